@@ -1,0 +1,1 @@
+//! Loopback fake of the Pix2DePix API.
