@@ -2,5 +2,20 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod envelope;
+mod error;
+mod mode;
+mod money;
+mod nonce;
+pub mod retry;
+mod secret;
+
+pub use error::{Error, Result};
+pub use mode::{Mode, ParseModeError};
+pub use money::{AmountError, Cents};
+pub use nonce::{Nonce, ParseNonceError};
+pub use retry::{RetryPolicy, WaitStrategy};
+pub use secret::{ResultUrl, Token};
+
 #[cfg(feature = "sandbox")]
 pub mod sandbox;

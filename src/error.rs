@@ -1,0 +1,367 @@
+//! The crate's one error type.
+
+use std::fmt;
+use std::time::Duration;
+
+use crate::money::AmountError;
+use crate::nonce::Nonce;
+use crate::secret::ResultUrl;
+
+/// Result type of this crate.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Everything that can go wrong with a call.
+///
+/// Variants split a refusal by the server ([`Error::Api`], [`Error::SyncTimeout`],
+/// [`Error::RateLimited`]), a body that could not be decoded ([`Error::Decode`],
+/// [`Error::BodyTooLarge`]), a transport failure ([`Error::Transport`]), a call that ran out of
+/// time or retries ([`Error::OutcomeUnknown`], [`Error::Expired`], [`Error::DeadlineExceeded`])
+/// and input rejected before any byte was sent ([`Error::Amount`], [`Error::InvalidInput`],
+/// [`Error::Config`]). Every error raised after a request may have reached the server carries
+/// the call's nonce, so the caller can store it and resume the same intention later.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Error {
+    /// An amount is invalid; nothing was sent.
+    Amount(AmountError),
+    /// A request field is invalid; nothing was sent.
+    InvalidInput {
+        /// Wire name of the field.
+        field: &'static str,
+        /// What is wrong and how to fix it.
+        reason: String,
+    },
+    /// The client configuration is invalid (base URL, token, timeouts).
+    Config {
+        /// What is wrong and how to fix it.
+        reason: String,
+    },
+    /// The server answered with an error envelope (`errorMessage`) or an error status with a
+    /// JSON body, such as 400, 401, 403, 404 or 500.
+    Api {
+        /// HTTP status of the answer (200 when an error envelope came with 200).
+        status: u16,
+        /// The `errorMessage` text; `None` when it was `null` or missing (a 404 `{}`).
+        message: Option<String>,
+        /// The `X-Request-ID` response header, to quote to support.
+        request_id: Option<String>,
+        /// The call's nonce.
+        nonce: Nonce,
+    },
+    /// In sync mode the server did not finish within its window and answered HTTP 503; the
+    /// work was probably discarded, but that is not certain.
+    SyncTimeout {
+        /// The `errorMessage` text, if any.
+        message: Option<String>,
+        /// The `X-Request-ID` response header.
+        request_id: Option<String>,
+        /// The call's nonce; re-sending with it in auto mode is safe.
+        nonce: Nonce,
+    },
+    /// The server asked the client to slow down (HTTP 429, or a `Retry-After` that does not
+    /// fit within the call's remaining time).
+    RateLimited {
+        /// HTTP status of the answer (429, or 503 with `Retry-After`).
+        status: u16,
+        /// The wait the server asked for, from `Retry-After`, if it sent a valid one.
+        retry_after: Option<Duration>,
+        /// The `errorMessage` text, if any.
+        message: Option<String>,
+        /// The `X-Request-ID` response header.
+        request_id: Option<String>,
+        /// The call's nonce.
+        nonce: Nonce,
+    },
+    /// The body was not the JSON the API sends (an HTML page from a proxy, an empty 504,
+    /// truncated JSON, or a document of the wrong shape).
+    Decode {
+        /// HTTP status of the answer.
+        status: u16,
+        /// The `Content-Type` response header, if any.
+        content_type: Option<String>,
+        /// The first characters of the body (at most 200), for diagnosis.
+        snippet: String,
+        /// What was wrong with the body.
+        reason: String,
+        /// The `X-Request-ID` response header.
+        request_id: Option<String>,
+        /// The call's nonce.
+        nonce: Nonce,
+    },
+    /// The body was longer than the configured limit; reading stopped at the limit.
+    BodyTooLarge {
+        /// The limit in bytes ([`ClientBuilder::max_body_size`](crate::ClientBuilder::max_body_size)).
+        limit: u64,
+        /// HTTP status of the answer.
+        status: u16,
+        /// The call's nonce.
+        nonce: Nonce,
+    },
+    /// The HTTP exchange failed (connection refused or reset, timeout, TLS failure).
+    Transport {
+        /// Description of the failure from the HTTP library.
+        message: String,
+        /// Whether the request may have reached the server before the failure. When true the
+        /// outcome is unknown: resume with the same nonce, never with a new one.
+        maybe_sent: bool,
+        /// The call's nonce.
+        nonce: Nonce,
+    },
+    /// Retries ran out after the request may have reached the server, so whether the work was
+    /// done is unknown. Resume with the same nonce ([`Call::with_nonce`](crate::Call::with_nonce)).
+    OutcomeUnknown {
+        /// The call's nonce.
+        nonce: Nonce,
+        /// HTTP attempts made, polls included.
+        attempts: u32,
+        /// The last failure seen.
+        last: Box<Error>,
+    },
+    /// The work was queued but no result arrived before the server's `expiration`; the server
+    /// will likely never process it.
+    Expired {
+        /// The call's nonce.
+        nonce: Nonce,
+        /// Where the result would have appeared.
+        url_response: Option<ResultUrl>,
+        /// The server's `expiration` text, if it sent one.
+        expiration: Option<String>,
+        /// HTTP attempts made, polls included.
+        attempts: u32,
+    },
+    /// The caller's deadline passed before a result arrived; the work may still complete on
+    /// the server, so resume with the same nonce to collect it.
+    DeadlineExceeded {
+        /// The call's nonce.
+        nonce: Nonce,
+        /// Where the result will appear, if the server already queued the work.
+        url_response: Option<ResultUrl>,
+        /// HTTP attempts made, polls included.
+        attempts: u32,
+    },
+}
+
+impl Error {
+    /// Returns the nonce of the call this error belongs to, if a call was prepared.
+    pub fn nonce(&self) -> Option<&Nonce> {
+        match self {
+            Error::Api { nonce, .. }
+            | Error::SyncTimeout { nonce, .. }
+            | Error::RateLimited { nonce, .. }
+            | Error::Decode { nonce, .. }
+            | Error::BodyTooLarge { nonce, .. }
+            | Error::Transport { nonce, .. }
+            | Error::OutcomeUnknown { nonce, .. }
+            | Error::Expired { nonce, .. }
+            | Error::DeadlineExceeded { nonce, .. } => Some(nonce),
+            Error::Amount(_) | Error::InvalidInput { .. } | Error::Config { .. } => None,
+        }
+    }
+
+    /// Returns the HTTP status of the answer behind this error, if there was one.
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            Error::Api { status, .. }
+            | Error::RateLimited { status, .. }
+            | Error::Decode { status, .. }
+            | Error::BodyTooLarge { status, .. } => Some(*status),
+            Error::SyncTimeout { .. } => Some(503),
+            Error::OutcomeUnknown { last, .. } => last.status(),
+            _ => None,
+        }
+    }
+
+    /// Returns the `X-Request-ID` the server gave the answer behind this error.
+    pub fn request_id(&self) -> Option<&str> {
+        match self {
+            Error::Api { request_id, .. }
+            | Error::SyncTimeout { request_id, .. }
+            | Error::RateLimited { request_id, .. }
+            | Error::Decode { request_id, .. } => request_id.as_deref(),
+            Error::OutcomeUnknown { last, .. } => last.request_id(),
+            _ => None,
+        }
+    }
+
+    /// Returns the server's `errorMessage`, if the error came from an error envelope.
+    pub fn api_message(&self) -> Option<&str> {
+        match self {
+            Error::Api { message, .. }
+            | Error::SyncTimeout { message, .. }
+            | Error::RateLimited { message, .. } => message.as_deref(),
+            _ => None,
+        }
+    }
+
+    /// Tells whether the server may have performed the work even though the call failed.
+    ///
+    /// True for [`Error::OutcomeUnknown`], [`Error::DeadlineExceeded`], [`Error::Expired`],
+    /// [`Error::SyncTimeout`] and a [`Error::Transport`] failure after the request may have
+    /// been sent. Settle such a call by resuming it with the same nonce before creating
+    /// anything new.
+    pub fn may_have_been_performed(&self) -> bool {
+        match self {
+            Error::OutcomeUnknown { .. }
+            | Error::DeadlineExceeded { .. }
+            | Error::Expired { .. }
+            | Error::SyncTimeout { .. } => true,
+            Error::Transport { maybe_sent, .. } => *maybe_sent,
+            _ => false,
+        }
+    }
+
+    /// Tells whether this is the server's "record not found" answer (HTTP 404).
+    pub fn is_not_found(&self) -> bool {
+        matches!(self, Error::Api { status: 404, .. })
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::Amount(error) => error.fmt(f),
+            Error::InvalidInput { field, reason } => write!(f, "invalid {field}: {reason}"),
+            Error::Config { reason } => write!(f, "invalid client configuration: {reason}"),
+            Error::Api {
+                status,
+                message,
+                request_id,
+                nonce,
+            } => {
+                let message = message.as_deref().unwrap_or("no errorMessage");
+                write!(f, "API error (HTTP {status}): {message}")?;
+                write_ids(f, request_id, nonce)
+            }
+            Error::SyncTimeout {
+                request_id, nonce, ..
+            } => {
+                f.write_str(
+                    "sync mode timed out (HTTP 503) and the server probably discarded the work; \
+                     resend with the same nonce in auto mode to settle it",
+                )?;
+                write_ids(f, request_id, nonce)
+            }
+            Error::RateLimited {
+                status,
+                retry_after,
+                request_id,
+                nonce,
+                ..
+            } => {
+                write!(f, "rate limited (HTTP {status})")?;
+                if let Some(wait) = retry_after {
+                    write!(f, ", server asked to retry after {} s", wait.as_secs_f64())?;
+                }
+                write_ids(f, request_id, nonce)
+            }
+            Error::Decode {
+                status,
+                content_type,
+                snippet,
+                reason,
+                request_id,
+                nonce,
+            } => {
+                let content_type = content_type.as_deref().unwrap_or("none");
+                write!(
+                    f,
+                    "unexpected answer (HTTP {status}, content type {content_type}): {reason}; \
+                     body starts {snippet:?}"
+                )?;
+                write_ids(f, request_id, nonce)
+            }
+            Error::BodyTooLarge {
+                limit,
+                status,
+                nonce,
+            } => write!(
+                f,
+                "response body (HTTP {status}) exceeds the {limit}-byte limit; raise \
+                 ClientBuilder::max_body_size if this is expected (nonce {nonce})"
+            ),
+            Error::Transport {
+                message,
+                maybe_sent,
+                nonce,
+            } => {
+                write!(f, "transport error: {message}")?;
+                if *maybe_sent {
+                    write!(
+                        f,
+                        "; the request may have reached the server, outcome unknown"
+                    )?;
+                }
+                write!(f, " (nonce {nonce})")
+            }
+            Error::OutcomeUnknown {
+                nonce,
+                attempts,
+                last,
+            } => write!(
+                f,
+                "outcome unknown after {attempts} attempts: resume with nonce {nonce} before \
+                 creating anything new; last error: {last}"
+            ),
+            Error::Expired {
+                nonce,
+                url_response,
+                expiration,
+                attempts,
+            } => {
+                let expiration = expiration.as_deref().unwrap_or("not given");
+                write!(
+                    f,
+                    "no result before the server's expiration {expiration} after {attempts} \
+                     attempts (nonce {nonce}"
+                )?;
+                if let Some(url) = url_response {
+                    write!(f, ", urlResponse {url}")?;
+                }
+                f.write_str(")")
+            }
+            Error::DeadlineExceeded {
+                nonce,
+                url_response,
+                attempts,
+            } => {
+                write!(
+                    f,
+                    "deadline exceeded after {attempts} attempts; the work may still complete, \
+                     resume with nonce {nonce}"
+                )?;
+                if let Some(url) = url_response {
+                    write!(f, " (urlResponse {url})")?;
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+/// Appends the request id and nonce to a message.
+fn write_ids(
+    f: &mut fmt::Formatter<'_>,
+    request_id: &Option<String>,
+    nonce: &Nonce,
+) -> fmt::Result {
+    match request_id {
+        Some(id) => write!(f, " (request id {id}, nonce {nonce})"),
+        None => write!(f, " (nonce {nonce})"),
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Error::Amount(error) => Some(error),
+            Error::OutcomeUnknown { last, .. } => Some(last.as_ref()),
+            _ => None,
+        }
+    }
+}
+
+impl From<AmountError> for Error {
+    fn from(error: AmountError) -> Error {
+        Error::Amount(error)
+    }
+}

@@ -1,0 +1,236 @@
+//! Money as integer BRL cents, with exact parsing of decimal reais text.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+/// An amount of Brazilian reais in integer cents (R$ 1.00 is `Cents(100)`).
+///
+/// Amounts never pass through floating point. [`Cents::new`] and [`Cents::from_reais`]
+/// accept only the range the API takes on requests, 1 to 10,000,000 cents (R$ 0.01 to
+/// R$ 100,000.00). Amounts decoded from server answers are kept as sent, without that
+/// check.
+///
+/// ```
+/// use depix::Cents;
+/// assert_eq!(Cents::from_reais("19.99")?.get(), 1999);
+/// assert!(Cents::new(0).is_err());
+/// # Ok::<(), depix::AmountError>(())
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Cents(u64);
+
+impl Cents {
+    /// Smallest amount a request may carry: 1 cent.
+    pub const MIN: Cents = Cents(1);
+    /// Largest amount a request may carry: 10,000,000 cents (R$ 100,000.00).
+    pub const MAX: Cents = Cents(10_000_000);
+
+    /// Creates an amount for a request, checking the range 1..=10,000,000 cents.
+    pub fn new(cents: u64) -> Result<Cents, AmountError> {
+        Cents(cents).check_request_range()
+    }
+
+    /// Parses decimal reais text such as `"19.99"`, `"8.2"` or `"100000"` into exact cents,
+    /// checking the request range.
+    ///
+    /// Accepted: ASCII digits, then optionally `.` and one or two digits. Rejected: signs,
+    /// exponents, spaces, a comma as decimal separator, more than two decimals (`"1.005"`).
+    pub fn from_reais(text: &str) -> Result<Cents, AmountError> {
+        let invalid = |reason: &'static str| AmountError::Invalid {
+            text: shorten(text),
+            reason,
+        };
+        let (whole, fraction) = match text.split_once('.') {
+            Some((whole, fraction)) => (whole, fraction),
+            None => (text, ""),
+        };
+        if whole.is_empty() || !whole.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(invalid("expected digits before the decimal point"));
+        }
+        if text.contains('.') && fraction.is_empty() {
+            return Err(invalid(
+                "expected one or two digits after the decimal point",
+            ));
+        }
+        if fraction.len() > 2 {
+            return Err(invalid(
+                "more than two decimal places is finer than one cent",
+            ));
+        }
+        if !fraction.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(invalid("expected digits after the decimal point"));
+        }
+
+        let reais: u64 = whole.parse().map_err(|_| invalid("amount is too large"))?;
+        let mut cents: u64 = if fraction.is_empty() {
+            0
+        } else {
+            fraction.parse().unwrap_or(0)
+        };
+        if fraction.len() == 1 {
+            cents *= 10;
+        }
+        let total = reais
+            .checked_mul(100)
+            .and_then(|value| value.checked_add(cents))
+            .ok_or_else(|| invalid("amount is too large"))?;
+        Cents::new(total)
+    }
+
+    /// Wraps an amount decoded from the server without the request range check.
+    pub(crate) const fn from_server(cents: u64) -> Cents {
+        Cents(cents)
+    }
+
+    /// Returns the amount in cents.
+    pub const fn get(self) -> u64 {
+        self.0
+    }
+
+    /// Adds two amounts, returning `None` instead of wrapping on overflow.
+    pub fn checked_add(self, other: Cents) -> Option<Cents> {
+        self.0.checked_add(other.0).map(Cents)
+    }
+
+    /// Sums amounts, returning `None` instead of wrapping on overflow.
+    ///
+    /// ```
+    /// use depix::Cents;
+    /// let total = Cents::checked_sum([Cents::MAX, Cents::MAX]);
+    /// assert_eq!(total.map(Cents::get), Some(20_000_000));
+    /// ```
+    pub fn checked_sum(amounts: impl IntoIterator<Item = Cents>) -> Option<Cents> {
+        amounts
+            .into_iter()
+            .try_fold(Cents(0), |total, amount| total.checked_add(amount))
+    }
+
+    /// Returns the amount unchanged if it lies in the request range 1..=10,000,000 cents.
+    pub fn check_request_range(self) -> Result<Cents, AmountError> {
+        if (Cents::MIN.0..=Cents::MAX.0).contains(&self.0) {
+            Ok(self)
+        } else {
+            Err(AmountError::OutOfRange { cents: self.0 })
+        }
+    }
+}
+
+impl fmt::Display for Cents {
+    /// Formats the amount as decimal reais with two places, such as `19.99`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}.{:02}", self.0 / 100, self.0 % 100)
+    }
+}
+
+/// Error for an amount that is not valid on a request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum AmountError {
+    /// The amount is outside 1..=10,000,000 cents.
+    OutOfRange {
+        /// The rejected amount in cents.
+        cents: u64,
+    },
+    /// The text is not a decimal reais amount.
+    Invalid {
+        /// The rejected text, cut to 40 characters.
+        text: String,
+        /// Why it was rejected.
+        reason: &'static str,
+    },
+}
+
+impl fmt::Display for AmountError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            AmountError::OutOfRange { cents } => write!(
+                f,
+                "amount {cents} is out of range 1..=10000000 cents (R$ 0.01 to R$ 100000.00)"
+            ),
+            AmountError::Invalid { text, reason } => {
+                write!(
+                    f,
+                    "invalid amount {text:?}: {reason} (expected reais like \"19.99\")"
+                )
+            }
+        }
+    }
+}
+
+impl std::error::Error for AmountError {}
+
+/// Cuts user text to 40 characters for error messages.
+fn shorten(text: &str) -> String {
+    text.chars().take(40).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reais_text_gives_exact_cents() {
+        let cases = [
+            ("19.99", 1999),
+            ("8.20", 820),
+            ("8.2", 820),
+            ("4.56", 456),
+            ("0.01", 1),
+            ("100000.00", 10_000_000),
+            ("100000", 10_000_000),
+            ("1", 100),
+        ];
+        for (text, cents) in cases {
+            assert_eq!(Cents::from_reais(text), Ok(Cents(cents)), "{text}");
+        }
+    }
+
+    #[test]
+    fn invalid_reais_text_is_rejected() {
+        for text in [
+            "100000.01",
+            "0",
+            "0.00",
+            "-1",
+            "1.005",
+            "1e3",
+            "",
+            ".5",
+            "5.",
+            "1,50",
+            " 1",
+            "+1",
+            "1.-5",
+            "99999999999999999999",
+        ] {
+            assert!(Cents::from_reais(text).is_err(), "{text:?} was accepted");
+        }
+    }
+
+    #[test]
+    fn request_range_is_checked() {
+        assert!(Cents::new(0).is_err());
+        assert!(Cents::new(10_000_001).is_err());
+        assert_eq!(Cents::new(1), Ok(Cents::MIN));
+        assert_eq!(Cents::new(10_000_000), Ok(Cents::MAX));
+        let message = Cents::new(0).unwrap_err().to_string();
+        assert!(message.contains("amount 0 is out of range"), "{message}");
+    }
+
+    #[test]
+    fn sums_never_wrap() {
+        let many = std::iter::repeat_n(Cents::MAX, 1_000_000);
+        assert_eq!(Cents::checked_sum(many), Some(Cents(10_000_000_000_000)));
+        let huge = [Cents::from_server(u64::MAX), Cents(1)];
+        assert_eq!(Cents::checked_sum(huge), None);
+    }
+
+    #[test]
+    fn display_is_two_decimals() {
+        assert_eq!(Cents(1999).to_string(), "19.99");
+        assert_eq!(Cents(5).to_string(), "0.05");
+        assert_eq!(Cents(820).to_string(), "8.20");
+    }
+}
