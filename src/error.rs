@@ -114,8 +114,8 @@ pub enum Error {
         nonce: Nonce,
         /// HTTP attempts made, polls included.
         attempts: u32,
-        /// The last failure seen.
-        last: Box<Error>,
+        /// The last failure seen; `None` when the server only answered pending.
+        last: Option<Box<Error>>,
     },
     /// The work was queued but no result arrived before the server's `expiration`; the server
     /// will likely never process it.
@@ -166,7 +166,7 @@ impl Error {
             | Error::Decode { status, .. }
             | Error::BodyTooLarge { status, .. } => Some(*status),
             Error::SyncTimeout { .. } => Some(503),
-            Error::OutcomeUnknown { last, .. } => last.status(),
+            Error::OutcomeUnknown { last, .. } => last.as_ref().and_then(|last| last.status()),
             _ => None,
         }
     }
@@ -178,7 +178,7 @@ impl Error {
             | Error::SyncTimeout { request_id, .. }
             | Error::RateLimited { request_id, .. }
             | Error::Decode { request_id, .. } => request_id.as_deref(),
-            Error::OutcomeUnknown { last, .. } => last.request_id(),
+            Error::OutcomeUnknown { last, .. } => last.as_ref().and_then(|last| last.request_id()),
             _ => None,
         }
     }
@@ -196,8 +196,8 @@ impl Error {
     /// Tells whether the server may have performed the work even though the call failed.
     ///
     /// True for [`Error::OutcomeUnknown`], [`Error::DeadlineExceeded`], [`Error::Expired`],
-    /// [`Error::SyncTimeout`] and a [`Error::Transport`] failure after the request may have
-    /// been sent. Settle such a call by resuming it with the same nonce before creating
+    /// [`Error::SyncTimeout`], a [`Error::Transport`] failure after the request may have
+    /// been sent, and an [`Error::Decode`] of a 2xx or 5xx answer. Settle such a call by resuming it with the same nonce before creating
     /// anything new.
     pub fn may_have_been_performed(&self) -> bool {
         match self {
@@ -206,6 +206,7 @@ impl Error {
             | Error::Expired { .. }
             | Error::SyncTimeout { .. } => true,
             Error::Transport { maybe_sent, .. } => *maybe_sent,
+            Error::Decode { status, .. } => (200..300).contains(status) || *status >= 500,
             _ => false,
         }
     }
@@ -297,11 +298,17 @@ impl fmt::Display for Error {
                 nonce,
                 attempts,
                 last,
-            } => write!(
-                f,
-                "outcome unknown after {attempts} attempts: resume with nonce {nonce} before \
-                 creating anything new; last error: {last}"
-            ),
+            } => {
+                write!(
+                    f,
+                    "outcome unknown after {attempts} attempts: resume with nonce {nonce} \
+                     before creating anything new"
+                )?;
+                match last {
+                    Some(last) => write!(f, "; last error: {last}"),
+                    None => f.write_str("; the server still had the work pending"),
+                }
+            }
             Error::Expired {
                 nonce,
                 url_response,
@@ -354,7 +361,7 @@ impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             Error::Amount(error) => Some(error),
-            Error::OutcomeUnknown { last, .. } => Some(last.as_ref()),
+            Error::OutcomeUnknown { last, .. } => last.as_deref().map(|last| last as _),
             _ => None,
         }
     }
