@@ -1,1 +1,398 @@
-//! Loopback fake of the Pix2DePix API.
+//! A loopback fake of the Pix2DePix API, for tests, examples and users' own tests.
+//!
+//! [`Sandbox::start`] binds two listeners on `127.0.0.1` with ports chosen by the system: the
+//! API under [`Sandbox::base_url`], and a second origin ([`Sandbox::result_origin`]) that
+//! serves the `urlResponse` results of async calls and the deposits' QR images. Every call
+//! goes through a job queue keyed by `X-Nonce`, as on the real API, so tests can exercise the
+//! sync, async and auto modes, retries with the same nonce, and scripted failures.
+//!
+//! ```no_run
+//! use std::time::Duration;
+//! use depix::sandbox::{Action, Sandbox};
+//!
+//! let sandbox = Sandbox::builder()
+//!     .processing_time(Duration::from_millis(400))
+//!     .sync_window(Duration::from_millis(200))
+//!     .start()?;
+//! // Point the client at `sandbox.base_url()` with `sandbox.token()`, then, for example,
+//! // make the next API request fail once with a 500:
+//! sandbox.push_action(Action::json(500, serde_json::json!({ "error": "boom" })));
+//! // ... run the client ...
+//! for deposit in sandbox.ledger() {
+//!     println!("deposit {} for nonce {}", deposit.id, deposit.nonce);
+//! }
+//! # Ok::<(), std::io::Error>(())
+//! ```
+//!
+//! # The API it imitates
+//!
+//! Every request needs `Authorization: Bearer <token>`. `X-Nonce` names one intention (the
+//! sandbox makes a 32-hex one when it is missing) and `X-Async` picks the mode: `auto` or
+//! absent, `false` (sync) or `true` (async). The endpoints are `GET /api/ping`,
+//! `POST /api/deposit` and `GET /api/deposit-status?id=<id>`. A done call responds 200
+//! `{"response": {...}, "async": false}`. A failed one responds with an error status and
+//! `{"response": {"errorMessage": "..."}, "async": false}`. A queued one responds 202
+//! `{"async": true, "urlResponse": "...", "expiration": "..."}`.
+//!
+//! Errors found in the request itself (bearer token, `X-Async` value, unknown endpoint or
+//! method, body that is not a JSON object, missing `id`) get a response at once and create no
+//! job. A nonce is bound to the method, target and body of its first request for the
+//! sandbox's life. Reusing it for another request gets 422 and does nothing, even after
+//! its job expired or was discarded.
+//!
+//! # HTTP
+//!
+//! Both listeners speak HTTP/1.1 with persistent connections and `Content-Length` bodies.
+//! Request heads are limited to 64 KiB (431 beyond), bodies to 1 MiB (413 beyond), and
+//! `Transfer-Encoding` bodies are rejected with 411. Idle connections close after 30 s.
+
+mod format;
+mod http;
+mod jobs;
+mod routes;
+mod server;
+mod shared;
+mod work;
+
+use std::fmt;
+use std::io;
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use self::shared::{Config, Shared};
+
+/// Settings of a [`Sandbox`], started with [`SandboxBuilder::start`].
+#[derive(Debug, Clone)]
+pub struct SandboxBuilder {
+    token: String,
+    processing_time: Duration,
+    sync_window: Duration,
+    async_lifetime: Duration,
+    force_async_first: usize,
+}
+
+impl Default for SandboxBuilder {
+    fn default() -> Self {
+        SandboxBuilder {
+            token: "sandbox-token".into(),
+            processing_time: Duration::ZERO,
+            sync_window: Duration::from_secs(10),
+            async_lifetime: Duration::from_secs(5 * 60),
+            force_async_first: 0,
+        }
+    }
+}
+
+impl SandboxBuilder {
+    /// Sets the bearer token the API listener accepts. Default: `"sandbox-token"`.
+    pub fn token(mut self, token: impl Into<String>) -> Self {
+        self.token = token.into();
+        self
+    }
+
+    /// Sets how long after its creation a job is performed. Default: zero.
+    ///
+    /// [`Sandbox::set_processing_time`] changes it for later jobs.
+    pub fn processing_time(mut self, duration: Duration) -> Self {
+        self.processing_time = duration;
+        self
+    }
+
+    /// Sets how long an auto or sync call waits for its job before responding. Default: 10 s.
+    pub fn sync_window(mut self, duration: Duration) -> Self {
+        self.sync_window = duration;
+        self
+    }
+
+    /// Sets how long after its creation an unfinished job expires; it is then dropped and
+    /// creates nothing. It is also the offset of the async envelope's `expiration`.
+    /// Default: 5 minutes.
+    pub fn async_lifetime(mut self, duration: Duration) -> Self {
+        self.async_lifetime = duration;
+        self
+    }
+
+    /// Makes the first `count` API responses of every nonce the async envelope, in every mode
+    /// and whatever the job's state. The job still runs, and a sync call forced this way is
+    /// not discarded. Default: 0.
+    pub fn force_async_first(mut self, count: usize) -> Self {
+        self.force_async_first = count;
+        self
+    }
+
+    /// Binds both listeners on `127.0.0.1` and starts serving.
+    ///
+    /// # Errors
+    ///
+    /// Returns the error of binding a listener or of spawning a thread.
+    pub fn start(self) -> io::Result<Sandbox> {
+        let api = TcpListener::bind("127.0.0.1:0")?;
+        let results = TcpListener::bind("127.0.0.1:0")?;
+        let api_addr = api.local_addr()?;
+        let results_addr = results.local_addr()?;
+
+        let config = Config {
+            token: self.token.clone(),
+            sync_window: self.sync_window,
+            async_lifetime: self.async_lifetime,
+            force_async_first: self.force_async_first,
+            result_origin: format!("http://{results_addr}"),
+            signature: format::random_hex32(),
+        };
+
+        let shared = Arc::new(Shared::new(config, self.processing_time));
+        let mut sandbox = Sandbox {
+            shared: Arc::clone(&shared),
+            token: self.token,
+            api_addr,
+            results_addr,
+            threads: Vec::new(),
+        };
+
+        // Pushing one by one means a failed spawn still stops the threads already started,
+        // because dropping `sandbox` shuts them down.
+        sandbox
+            .threads
+            .push(server::spawn_scheduler(Arc::clone(&shared))?);
+        let api_loop = server::spawn_accept_loop(Arc::clone(&shared), api, Listener::Api)?;
+        sandbox.threads.push(api_loop);
+        let results_loop = server::spawn_accept_loop(shared, results, Listener::Results)?;
+        sandbox.threads.push(results_loop);
+        log::debug!("sandbox started: API on {api_addr}, results on {results_addr}");
+        Ok(sandbox)
+    }
+}
+
+/// A running sandbox. Dropping it closes both listeners and every connection, and joins
+/// its threads.
+pub struct Sandbox {
+    shared: Arc<Shared>,
+    token: String,
+    api_addr: SocketAddr,
+    results_addr: SocketAddr,
+    threads: Vec<JoinHandle<()>>,
+}
+
+impl fmt::Debug for Sandbox {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Sandbox")
+            .field("base_url", &self.base_url())
+            .field("result_origin", &self.result_origin())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Sandbox {
+    /// Returns a builder with the default settings.
+    pub fn builder() -> SandboxBuilder {
+        SandboxBuilder::default()
+    }
+
+    /// Starts a sandbox with the default settings of [`SandboxBuilder`].
+    ///
+    /// # Errors
+    ///
+    /// Returns the error of binding a listener or of spawning a thread.
+    pub fn start() -> io::Result<Sandbox> {
+        SandboxBuilder::default().start()
+    }
+
+    /// Returns the API's base URL, `http://127.0.0.1:<port>/api/`, with a trailing slash.
+    pub fn base_url(&self) -> String {
+        format!("http://{}/api/", self.api_addr)
+    }
+
+    /// Returns the origin of the results listener, `http://127.0.0.1:<port>`, which serves
+    /// `urlResponse` results and QR images.
+    pub fn result_origin(&self) -> String {
+        format!("http://{}", self.results_addr)
+    }
+
+    /// Returns the bearer token the API listener accepts.
+    pub fn token(&self) -> &str {
+        &self.token
+    }
+
+    /// Sets the processing time of jobs created from now on; existing jobs keep theirs.
+    pub fn set_processing_time(&self, duration: Duration) {
+        self.shared.state().processing_time = duration;
+    }
+
+    /// Makes the next `count` API responses for this nonce the async envelope. The job still
+    /// runs. Replaces any count left by an earlier call for the same nonce.
+    pub fn force_async(&self, nonce: &str, count: usize) {
+        self.shared.state().jobs.force_async(nonce, count);
+    }
+
+    /// Queues an action for the API listener. Actions apply in FIFO order, one per request,
+    /// before the bearer check.
+    pub fn push_action(&self, action: Action) {
+        self.shared.push_action(Listener::Api, action);
+    }
+
+    /// Queues an action for the next request on the results listener, as
+    /// [`Sandbox::push_action`] does for the API listener.
+    pub fn push_result_action(&self, action: Action) {
+        self.shared.push_action(Listener::Results, action);
+    }
+
+    /// Returns every request read on both listeners, in arrival order.
+    ///
+    /// A request is recorded once fully read, before any action applies. Requests that
+    /// could not be parsed, or that exceed the size limits, are not recorded.
+    pub fn requests(&self) -> Vec<RecordedRequest> {
+        self.shared.records()
+    }
+
+    /// Returns every created deposit, in creation order, after performing the jobs whose
+    /// processing time has passed.
+    pub fn ledger(&self) -> Vec<LedgerEntry> {
+        self.shared.state().ledger.entries().to_vec()
+    }
+
+    /// Shallow-merges the keys of a JSON object into a deposit's status object, as later
+    /// `deposit-status` calls return it. A `null` value sets the key to `null`; use
+    /// [`Sandbox::remove_deposit_field`] to delete a key.
+    ///
+    /// # Panics
+    ///
+    /// Panics if no deposit has this id, or if `fields` is not a JSON object.
+    pub fn update_deposit(&self, id: &str, fields: serde_json::Value) {
+        let serde_json::Value::Object(fields) = fields else {
+            panic!("update_deposit expects a JSON object, got {fields}");
+        };
+        let mut state = self.shared.state();
+        let status = state
+            .ledger
+            .status_mut(id)
+            .unwrap_or_else(|| panic!("update_deposit: no deposit with id {id:?}"));
+        status.extend(fields);
+    }
+
+    /// Deletes one key from a deposit's status object; deleting a missing key does nothing.
+    ///
+    /// # Panics
+    ///
+    /// Panics if no deposit has this id.
+    pub fn remove_deposit_field(&self, id: &str, key: &str) {
+        let mut state = self.shared.state();
+        let status = state
+            .ledger
+            .status_mut(id)
+            .unwrap_or_else(|| panic!("remove_deposit_field: no deposit with id {id:?}"));
+        status.remove(key);
+    }
+}
+
+impl Drop for Sandbox {
+    fn drop(&mut self) {
+        self.shared.begin_shutdown();
+        // A connection wakes each accept loop, which then reads the flag and returns.
+        for addr in [self.api_addr, self.results_addr] {
+            let _ = TcpStream::connect_timeout(&addr, Duration::from_secs(1));
+        }
+        for thread in self.threads.drain(..) {
+            let _ = thread.join();
+        }
+        for thread in self.shared.take_connection_threads() {
+            let _ = thread.join();
+        }
+        log::debug!("sandbox on {} stopped", self.api_addr);
+    }
+}
+
+/// A scripted behaviour for one request, queued with [`Sandbox::push_action`] or
+/// [`Sandbox::push_result_action`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Action {
+    /// Answer with this status, headers and body, and do nothing else (no job created).
+    /// `Content-Length` is added unless given.
+    Respond {
+        /// HTTP status code.
+        status: u16,
+        /// Headers, written as given.
+        headers: Vec<(String, String)>,
+        /// Body bytes.
+        body: Vec<u8>,
+    },
+    /// Create or advance the job as usual (the work is done if it completes within the
+    /// call), then close the TCP connection without writing any answer.
+    ProcessThenClose,
+    /// Handle the request as usual, then send this response instead of the real one.
+    ProcessThenRespond {
+        /// HTTP status code.
+        status: u16,
+        /// Headers, written as given.
+        headers: Vec<(String, String)>,
+        /// Body bytes.
+        body: Vec<u8>,
+    },
+    /// Close the connection without handling or responding to the request.
+    Close,
+    /// Wait this long, then handle the request as usual; shutdown cuts the wait short.
+    Delay(Duration),
+}
+
+impl Action {
+    /// Builds a [`Action::Respond`] with a JSON body and `Content-Type: application/json`.
+    pub fn json(status: u16, body: serde_json::Value) -> Action {
+        Action::Respond {
+            status,
+            headers: vec![("Content-Type".into(), "application/json".into())],
+            body: serde_json::to_vec(&body).expect("serializing a JSON value cannot fail"),
+        }
+    }
+}
+
+/// One of the sandbox's two listeners.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Listener {
+    /// The API listener, under [`Sandbox::base_url`].
+    Api,
+    /// The listener of `urlResponse` results and QR images, at [`Sandbox::result_origin`].
+    Results,
+}
+
+/// One request as the sandbox read it.
+#[derive(Debug, Clone)]
+pub struct RecordedRequest {
+    /// The listener that received it.
+    pub listener: Listener,
+    /// Id of its TCP connection, counted from 1 across both listeners, so tests can check
+    /// keep-alive reuse.
+    pub connection: u64,
+    /// Request method, e.g. `POST`.
+    pub method: String,
+    /// Request target as sent: the path and any query string.
+    pub path: String,
+    /// Headers with lower-cased names, in the order received.
+    pub headers: Vec<(String, String)>,
+    /// Body bytes.
+    pub body: Vec<u8>,
+}
+
+impl RecordedRequest {
+    /// Returns the first value of a header, matching the name case-insensitively.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(key, _)| key.eq_ignore_ascii_case(name))
+            .map(|(_, value)| value.as_str())
+    }
+}
+
+/// One deposit created by a `POST /api/deposit` job.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LedgerEntry {
+    /// Deposit id: 32 lowercase hex digits.
+    pub id: String,
+    /// `X-Nonce` of the job that created it.
+    pub nonce: String,
+    /// `amountInCents` of the request.
+    pub amount_in_cents: i64,
+    /// Body of the request, as sent.
+    pub request_body: Vec<u8>,
+}
