@@ -280,7 +280,7 @@ pub(crate) fn parse_http_date(value: &str) -> Option<OffsetDateTime> {
 }
 
 /// Formats a time as an HTTP date (IMF-fixdate).
-#[cfg_attr(not(feature = "sandbox"), allow(dead_code))]
+#[cfg(test)]
 pub(crate) fn format_http_date(date: OffsetDateTime) -> String {
     let format = time::macros::format_description!(
         "[weekday repr:short], [day] [month repr:short] [year] [hour]:[minute]:[second] GMT"

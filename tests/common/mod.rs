@@ -1,0 +1,61 @@
+//! Shared set-up for the integration tests: a sandbox scaled to milliseconds and a client
+//! whose retry schedule is scaled the same way.
+#![allow(dead_code)]
+
+use std::time::Duration;
+
+use depix::sandbox::{Listener, RecordedRequest, Sandbox, SandboxBuilder};
+use depix::{Client, ClientBuilder, RetryPolicy};
+
+/// Sync window of test sandboxes: short, so tests run fast, but well above scheduling noise.
+pub const WINDOW: Duration = Duration::from_millis(300);
+
+/// A sandbox builder with the test window and no processing time.
+pub fn sandbox_builder() -> SandboxBuilder {
+    Sandbox::builder().sync_window(WINDOW)
+}
+
+pub fn sandbox() -> Sandbox {
+    sandbox_builder().start().expect("sandbox starts")
+}
+
+/// The retry schedule of the defaults, scaled down about fifty times.
+pub fn policy() -> RetryPolicy {
+    RetryPolicy::default()
+        .server_window(WINDOW)
+        .floor(Duration::from_millis(5))
+        .resend_backoff(Duration::from_millis(10), Duration::from_millis(160))
+        .poll_backoff(Duration::from_millis(5), Duration::from_millis(100))
+}
+
+/// A client builder pointed at the sandbox, ignoring proxy variables.
+pub fn client_builder(sandbox: &Sandbox) -> ClientBuilder {
+    Client::builder()
+        .base_url(sandbox.base_url())
+        .token(sandbox.token())
+        .no_proxy()
+        .retry_policy(policy())
+        .response_timeout(Duration::from_secs(5))
+}
+
+pub fn client(sandbox: &Sandbox) -> Client {
+    client_builder(sandbox).build().expect("client builds")
+}
+
+/// Requests the sandbox's API listener received.
+pub fn api_requests(sandbox: &Sandbox) -> Vec<RecordedRequest> {
+    sandbox
+        .requests()
+        .into_iter()
+        .filter(|request| request.listener == Listener::Api)
+        .collect()
+}
+
+/// Requests the sandbox's `urlResponse` listener received.
+pub fn result_requests(sandbox: &Sandbox) -> Vec<RecordedRequest> {
+    sandbox
+        .requests()
+        .into_iter()
+        .filter(|request| request.listener == Listener::Results)
+        .collect()
+}
