@@ -189,6 +189,7 @@ impl Error {
             Error::Api { message, .. }
             | Error::SyncTimeout { message, .. }
             | Error::RateLimited { message, .. } => message.as_deref(),
+            Error::OutcomeUnknown { last, .. } => last.as_ref().and_then(|last| last.api_message()),
             _ => None,
         }
     }

@@ -417,8 +417,12 @@ impl RetryState {
         self.pending = true;
         self.maybe_sent = true;
         self.has_url |= has_url;
+        // The first expiration bounds the intention: a re-send answered with a later one must
+        // not extend the wait, or a server that re-queues on every re-send would keep the
+        // call alive until the attempt budget ran out.
         self.expires_at = match (expires_at, self.expires_at) {
-            (Some(at), _) => Some(at),
+            (Some(at), Some(known)) => Some(at.min(known)),
+            (Some(at), None) => Some(at),
             (None, Some(known)) => Some(known),
             (None, None) => Some(now + self.policy.default_lifetime),
         };

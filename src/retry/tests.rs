@@ -191,12 +191,30 @@ fn missing_expiration_assumes_default_lifetime() {
 }
 
 #[test]
-fn later_expiration_replaces_earlier() {
+fn earliest_expiration_is_kept() {
     let t0 = Instant::now();
     let mut state = RetryState::new(policy(), t0, 1);
     state.observe(t0, pending_at(MS, Some(t0 + Duration::from_secs(5))));
     state.observe(t0, pending_at(MS, Some(t0 + Duration::from_secs(9))));
-    assert_eq!(state.expires_at(), Some(t0 + Duration::from_secs(9)));
+    assert_eq!(state.expires_at(), Some(t0 + Duration::from_secs(5)));
+    state.observe(t0, pending_at(MS, Some(t0 + Duration::from_secs(4))));
+    assert_eq!(state.expires_at(), Some(t0 + Duration::from_secs(4)));
+}
+
+#[test]
+fn requeued_expiration_does_not_extend_call() {
+    // A server that re-queues on every re-send answers with an expiration that moves along.
+    let t0 = Instant::now();
+    let lifetime = Duration::from_secs(3);
+    let mut state = RetryState::new(policy(), t0, 1);
+    let mut now = t0;
+    let mut decision = state.observe(now, pending_at(MS, Some(now + lifetime)));
+    while let Decision::Resend { after } = decision {
+        now += after;
+        decision = state.observe(now, pending_at(MS, Some(now + lifetime)));
+    }
+    assert_eq!(decision, Decision::GiveUp(GiveUp::Expired));
+    assert_eq!(now, t0 + lifetime);
 }
 
 #[test]
