@@ -6,7 +6,7 @@
 //! goes through a job queue keyed by `X-Nonce`, as on the real API, so tests can exercise the
 //! sync, async and auto modes, retries with the same nonce, and scripted failures.
 //!
-//! ```no_run
+//! ```
 //! use std::time::Duration;
 //! use depix::sandbox::{Action, Sandbox};
 //!
