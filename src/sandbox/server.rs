@@ -156,7 +156,10 @@ fn serve_request(
             }
         }
     };
-    let close = request.wants_close() || response.closes() || shared.is_shutting_down();
+    if shared.is_shutting_down() {
+        return Ok(Flow::Close);
+    }
+    let close = request.wants_close() || response.closes();
     write_response(writer, &response, close)?;
     Ok(if close { Flow::Close } else { Flow::KeepOpen })
 }
