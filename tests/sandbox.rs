@@ -86,11 +86,13 @@ impl Conn {
             Ok(0) | Err(_) => return None,
             Ok(_) => {}
         }
+
         let status = status_line
             .split(' ')
             .nth(1)
             .and_then(|code| code.parse().ok())
             .unwrap_or_else(|| panic!("malformed status line {status_line:?}"));
+
         let mut headers = Vec::new();
         loop {
             let mut line = String::new();
@@ -102,6 +104,7 @@ impl Conn {
             let (name, value) = line.split_once(':').expect("header with a colon");
             headers.push((name.to_string(), value.trim().to_string()));
         }
+
         let mut reply = Reply {
             status,
             headers,
