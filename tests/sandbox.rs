@@ -86,11 +86,13 @@ impl Conn {
             Ok(0) | Err(_) => return None,
             Ok(_) => {}
         }
+
         let status = status_line
             .split(' ')
             .nth(1)
             .and_then(|code| code.parse().ok())
             .unwrap_or_else(|| panic!("malformed status line {status_line:?}"));
+
         let mut headers = Vec::new();
         loop {
             let mut line = String::new();
@@ -102,14 +104,19 @@ impl Conn {
             let (name, value) = line.split_once(':').expect("header with a colon");
             headers.push((name.to_string(), value.trim().to_string()));
         }
+
         let mut reply = Reply {
             status,
             headers,
             body: Vec::new(),
         };
+        // Interim (1xx) responses have no body and no Content-Length.
+        if status < 200 {
+            return Some(reply);
+        }
         let length: usize = reply
             .header("content-length")
-            .expect("every response has Content-Length")
+            .expect("every final response has Content-Length")
             .parse()
             .expect("numeric Content-Length");
         reply.body = vec![0; length];
@@ -896,9 +903,37 @@ fn malformed_requests_are_rejected() {
 
     let mut garbage = Conn::open(&addr);
     garbage.send_raw(b"hello\r\n\r\n");
-    assert_eq!(garbage.read().expect("an answer").status, 400);
+    let rejected = garbage.read().expect("an answer");
+    assert_eq!(rejected.status, 400);
+    assert_eq!(rejected.header("content-type"), Some("application/json"));
+    assert!(rejected.header("date").is_some());
+    assert!(rejected.header("x-request-id").is_some());
+    assert!(garbage.is_closed());
 
     assert!(sandbox.requests().is_empty());
+}
+
+#[test]
+fn expect_continue_gets_interim_response() {
+    let sandbox = Sandbox::start().expect("start the sandbox");
+    let mut conn = Conn::open(&api_addr(&sandbox));
+    let auth = format!("Authorization: Bearer {}\r\n", sandbox.token());
+    let head = format!(
+        "POST /api/deposit HTTP/1.1\r\n{auth}Expect: 100-continue\r\nContent-Length: 21\r\n\r\n"
+    );
+    conn.send_raw(head.as_bytes());
+    let interim = conn.read().expect("an interim response");
+    assert_eq!(interim.status, 100);
+
+    conn.send_raw(br#"{"amountInCents":100}"#);
+    assert_eq!(conn.read().expect("the final response").status, 200);
+    assert_eq!(sandbox.ledger().len(), 1);
+}
+
+#[test]
+fn sandbox_is_send_and_sync() {
+    fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<Sandbox>();
 }
 
 #[test]

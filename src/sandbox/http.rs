@@ -84,10 +84,23 @@ impl From<io::Error> for ReadError {
 }
 
 /// Reads one request: the head (at most [`MAX_HEAD_BYTES`]), then a `Content-Length` body.
-pub(crate) fn read_request(reader: &mut impl BufRead) -> Result<Request, ReadError> {
+///
+/// When the request has `Expect: 100-continue` and a body within the limit, writes
+/// `100 Continue` to `interim` before reading the body, so clients need not wait for a timeout.
+pub(crate) fn read_request(
+    reader: &mut impl BufRead,
+    interim: &mut impl Write,
+) -> Result<Request, ReadError> {
     let head = read_head(reader)?;
     let mut request = parse_head(&head)?;
     let length = body_length(&request)?;
+    let expects_continue = request
+        .header("expect")
+        .is_some_and(|value| value.eq_ignore_ascii_case("100-continue"));
+    if expects_continue && length > 0 && !request.http_1_0 {
+        interim.write_all(b"HTTP/1.1 100 Continue\r\n\r\n")?;
+        interim.flush()?;
+    }
     let mut body = vec![0u8; length];
     reader.read_exact(&mut body)?;
     request.body = body;
@@ -282,7 +295,17 @@ mod tests {
     use super::*;
 
     fn read(raw: &[u8]) -> Result<Request, ReadError> {
-        read_request(&mut io::BufReader::new(raw))
+        read_request(&mut io::BufReader::new(raw), &mut io::sink())
+    }
+
+    #[test]
+    fn writes_continue_before_reading_body() {
+        let raw = b"POST / HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\n{}";
+        let mut interim = Vec::new();
+        let request =
+            read_request(&mut io::BufReader::new(&raw[..]), &mut interim).expect("a valid request");
+        assert_eq!(interim, b"HTTP/1.1 100 Continue\r\n\r\n");
+        assert_eq!(request.body, b"{}");
     }
 
     #[test]

@@ -6,7 +6,7 @@
 //! goes through a job queue keyed by `X-Nonce`, as on the real API, so tests can exercise the
 //! sync, async and auto modes, retries with the same nonce, and scripted failures.
 //!
-//! ```no_run
+//! ```
 //! use std::time::Duration;
 //! use depix::sandbox::{Action, Sandbox};
 //!
@@ -39,6 +39,15 @@
 //! job. A nonce is bound to the method, target and body of its first request for the
 //! sandbox's life. Reusing it for another request gets 422 and does nothing, even after
 //! its job expired or was discarded.
+//!
+//! # Results listener
+//!
+//! `GET /api-response/<nonce>?sv=2025-01-01&sig=<secret>` returns a done job's inner object
+//! with 200 (an API error as a bare `{"errorMessage": "..."}`), and 404 with an XML
+//! `BlobNotFound` error while the job is pending, or when it expired, was discarded or is
+//! unknown. A wrong or missing `sig` gets 403, and any request with an `Authorization`
+//! header gets 400. `GET /qr/<id>.png` returns
+//! a 1x1 PNG for every created deposit.
 //!
 //! # HTTP
 //!
@@ -308,7 +317,7 @@ impl Drop for Sandbox {
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Action {
-    /// Answer with this status, headers and body, and do nothing else (no job created).
+    /// Respond with this status, headers and body, and do nothing else (no job created).
     /// `Content-Length` is added unless given.
     Respond {
         /// HTTP status code.
@@ -319,7 +328,7 @@ pub enum Action {
         body: Vec<u8>,
     },
     /// Create or advance the job as usual (the work is done if it completes within the
-    /// call), then close the TCP connection without writing any answer.
+    /// call), then close the TCP connection without writing a response.
     ProcessThenClose,
     /// Handle the request as usual, then send this response instead of the real one.
     ProcessThenRespond {

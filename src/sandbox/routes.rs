@@ -171,7 +171,7 @@ fn run_job(shared: &Shared, request: &Request, nonce: &str, mode: Mode, work: Wo
 
 /// Handles one request on the results listener, adding `Date` and `X-Request-ID`.
 ///
-/// Like the blob storage it imitates, this listener rejects any `Authorization` header.
+/// This listener rejects any request with an `Authorization` header, not only result reads.
 pub(crate) fn handle_results(shared: &Shared, request: &Request) -> Response {
     results_response(shared, request)
         .with_header("Date", http_date(OffsetDateTime::now_utc()))

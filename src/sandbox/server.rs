@@ -7,7 +7,9 @@ use std::thread::{self, JoinHandle};
 use std::time::Duration;
 
 use serde_json::json;
+use time::OffsetDateTime;
 
+use super::format::{http_date, uuid_v4};
 use super::http::{ReadError, Request, Response, read_request, write_response};
 use super::routes;
 use super::shared::Shared;
@@ -84,12 +86,12 @@ fn serve_requests(shared: &Shared, stream: &TcpStream, kind: Listener, id: u64) 
     let mut reader = BufReader::new(stream.try_clone()?);
     let mut writer = stream;
     while !shared.is_shutting_down() {
-        let request = match read_request(&mut reader) {
+        let request = match read_request(&mut reader, &mut writer) {
             Ok(request) => request,
             Err(ReadError::Disconnected) => return Ok(()),
             Err(ReadError::Invalid { status, message }) => {
-                let body = json!({ "response": { "errorMessage": message }, "async": false });
-                return write_response(&mut writer, &Response::json(status, &body), true);
+                log::debug!("sandbox connection {id} sent an invalid request: {message}");
+                return write_response(&mut writer, &protocol_error(status, &message), true);
             }
         };
         shared.record(kind, id, &request);
@@ -98,6 +100,16 @@ fn serve_requests(shared: &Shared, stream: &TcpStream, kind: Listener, id: u64) 
         }
     }
     Ok(())
+}
+
+/// Builds the response to a request that could not be read, on either listener.
+///
+/// It has no `X-Nonce` header, because the request's headers may not have been parsed.
+fn protocol_error(status: u16, message: &str) -> Response {
+    let body = json!({ "response": { "errorMessage": message }, "async": false });
+    Response::json(status, &body)
+        .with_header("Date", http_date(OffsetDateTime::now_utc()))
+        .with_header("X-Request-ID", uuid_v4())
 }
 
 /// Applies the next scripted action for this listener, if any, to one request.
@@ -144,7 +156,10 @@ fn serve_request(
             }
         }
     };
-    let close = request.wants_close() || response.closes() || shared.is_shutting_down();
+    if shared.is_shutting_down() {
+        return Ok(Flow::Close);
+    }
+    let close = request.wants_close() || response.closes();
     write_response(writer, &response, close)?;
     Ok(if close { Flow::Close } else { Flow::KeepOpen })
 }

@@ -175,17 +175,19 @@ impl Shared {
     }
 
     /// Sets the shutdown flag, wakes every waiting thread and closes every open connection.
+    ///
+    /// Connections close before waiting threads wake, so a call cut short by shutdown gets no
+    /// response instead of a made-up one.
     pub fn begin_shutdown(&self) {
-        {
-            // Setting the flag under the state lock means no waiter can miss the wake-up.
-            let _state = lock(&self.state);
-            self.shutdown.store(true, Ordering::SeqCst);
-            self.changed.notify_all();
-        }
         let connections = lock(&self.connections);
         for stream in connections.streams.values() {
             let _ = stream.shutdown(Shutdown::Both);
         }
+        // Setting the flag under the state lock means no waiter can miss the wake-up, and
+        // under the connections lock means no connection can start after the loop above.
+        let _state = lock(&self.state);
+        self.shutdown.store(true, Ordering::SeqCst);
+        self.changed.notify_all();
     }
 
     /// Takes the connection threads, for joining after the accept loops ended.
