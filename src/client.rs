@@ -9,7 +9,7 @@ use serde::de::DeserializeOwned;
 use time::OffsetDateTime;
 
 use crate::call::{Call, Completed, Method, Pending, Request, Response};
-use crate::config::{ClientBuilder, ProxyChoice, is_safe_fetch_url};
+use crate::config::{ClientBuilder, ProxyChoice, is_loopback_url, is_safe_fetch_url};
 use crate::envelope::{self, AsyncReply, Outcome, RawAnswer};
 use crate::error::{Error, Result};
 use crate::mode::Mode;
@@ -91,6 +91,8 @@ impl Client {
         let authorization = format!("Bearer {}", builder.checked_token()?.expose());
         builder.check_timeouts()?;
         let proxy = match &builder.proxy {
+            // A loopback API (the sandbox) is never reached through a proxy.
+            ProxyChoice::FromEnvironment if is_loopback_url(&base_url) => None,
             ProxyChoice::FromEnvironment => ureq::Proxy::try_from_env(),
             ProxyChoice::Direct => None,
             ProxyChoice::Url(url) => {

@@ -133,7 +133,8 @@ impl ClientBuilder {
     }
 
     /// Connects directly, ignoring proxy environment variables. Default: proxies are read
-    /// from `ALL_PROXY`, `HTTPS_PROXY` and `HTTP_PROXY`, honouring `NO_PROXY`.
+    /// from `ALL_PROXY`, `HTTPS_PROXY` and `HTTP_PROXY`, honouring `NO_PROXY`, except for a
+    /// loopback base URL, which is always reached directly.
     pub fn no_proxy(mut self) -> Self {
         self.proxy = ProxyChoice::Direct;
         self
@@ -241,6 +242,12 @@ pub(crate) fn is_loopback_host(host: &str) -> bool {
     host.parse::<std::net::IpAddr>()
         .map(|ip| ip.is_loopback())
         .unwrap_or(false)
+}
+
+/// Tells whether a URL's host is on the loopback interface.
+pub(crate) fn is_loopback_url(url: &str) -> bool {
+    url.split_once("://")
+        .is_some_and(|(_, rest)| is_loopback_host(host_of(rest)))
 }
 
 /// Tells whether a URL may be fetched without exposing a signed query string in clear:
