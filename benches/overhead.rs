@@ -52,7 +52,10 @@ fn overhead() {
             let mut response = raw
                 .get(&url)
                 .header("Authorization", &authorization)
-                .header("X-Nonce", format!("raw-{index}-{}", started.elapsed().as_nanos()))
+                .header(
+                    "X-Nonce",
+                    format!("raw-{index}-{}", started.elapsed().as_nanos()),
+                )
                 .header("X-Async", "auto")
                 .call()
                 .expect("raw ping");
@@ -69,7 +72,10 @@ fn overhead() {
     let connections: HashSet<u64> = sandbox
         .requests()
         .iter()
-        .filter(|r| r.listener == Listener::Api && r.header("x-nonce").is_some_and(|n| !n.starts_with("raw-")))
+        .filter(|r| {
+            r.listener == Listener::Api
+                && r.header("x-nonce").is_some_and(|n| !n.starts_with("raw-"))
+        })
         .map(|r| r.connection)
         .collect();
     println!("ping on loopback, {ROUNDS} rounds of {CALLS_PER_ROUND} calls, medians per call:");
@@ -103,8 +109,14 @@ fn pending_delivery() {
         let scale = |d: Duration| d / 20;
         let policy = RetryPolicy::default()
             .server_window(window)
-            .resend_backoff(scale(Duration::from_millis(500)), scale(Duration::from_secs(8)))
-            .poll_backoff(scale(Duration::from_millis(250)), scale(Duration::from_secs(5)))
+            .resend_backoff(
+                scale(Duration::from_millis(500)),
+                scale(Duration::from_secs(8)),
+            )
+            .poll_backoff(
+                scale(Duration::from_millis(250)),
+                scale(Duration::from_secs(5)),
+            )
             .floor(scale(Duration::from_millis(100)))
             .wait_strategy(strategy);
         let client = Client::builder()
