@@ -53,7 +53,7 @@ impl fmt::Debug for Client {
     }
 }
 
-/// What one HTTP exchange produced before decoding.
+/// Result of one HTTP exchange, before decoding.
 enum Exchange {
     Answer { answer: RawAnswer, held: Duration },
     TooLarge { status: u16 },
@@ -136,7 +136,7 @@ impl Client {
         self.inner.mode
     }
 
-    /// Sends one exchange in `mode` and returns what the server said: the result, or a
+    /// Sends one exchange in `mode` and returns the result, or a
     /// [`Pending`] to finish with [`Client::wait`]. Nothing is retried.
     pub fn send<T: DeserializeOwned>(&self, call: &Call<T>, mode: Mode) -> Result<Response<T>> {
         let request = call.request();
@@ -157,7 +157,7 @@ impl Client {
     }
 
     /// Drives a call to its result in the client's mode: re-sends with the same nonce and
-    /// body while the server answers pending, retries transient failures, and stops at the
+    /// body while the server returns pending answers, retries transient failures, and stops at the
     /// earliest of the server's `expiration`, the policy's deadline and its retry budget.
     pub fn execute<T: DeserializeOwned>(&self, call: &Call<T>) -> Result<Completed<T>> {
         let policy = self.inner.retry.clone();
@@ -167,7 +167,7 @@ impl Client {
 
     /// Finishes a pending call: re-sends it with its nonce in auto mode, or polls its
     /// `urlResponse` without credentials, as the retry policy's
-    /// [`WaitStrategy`](crate::WaitStrategy) says. Works on a [`Pending`] deserialised in
+    /// [`WaitStrategy`](crate::WaitStrategy) selects. Works on a [`Pending`] deserialised in
     /// another process.
     pub fn wait<T: DeserializeOwned>(&self, pending: &Pending<T>) -> Result<Completed<T>> {
         let now = Instant::now();
@@ -411,7 +411,7 @@ enum Classified<T> {
     Fatal(Error),
 }
 
-/// Maps a decoded answer to what the retry machine and the caller need.
+/// Maps a decoded outcome to a retry observation and, for failures, the caller's error.
 fn classify_outcome<T>(
     outcome: Outcome<T>,
     answer: &RawAnswer,

@@ -10,7 +10,7 @@ use crate::secret::Token;
 /// The production base URL, `https://depix.eulen.app/api/`.
 pub const DEFAULT_BASE_URL: &str = "https://depix.eulen.app/api/";
 
-/// Where the HTTP library finds a proxy.
+/// Source of the proxy the HTTP library uses.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum ProxyChoice {
     /// `ALL_PROXY`, `HTTPS_PROXY`, `HTTP_PROXY`, honouring `NO_PROXY`.
@@ -107,7 +107,7 @@ impl ClientBuilder {
 
     /// Sets the time allowed from sending the request to the end of the response headers,
     /// per attempt. Default 30 s. It must exceed the retry policy's server window (10 s by
-    /// default), since the server holds auto and sync calls for that long by design.
+    /// default), since the server keeps auto and sync calls open that long by design.
     pub fn response_timeout(mut self, timeout: Duration) -> Self {
         self.response_timeout = timeout;
         self

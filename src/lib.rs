@@ -16,8 +16,9 @@
 //! # Call modes
 //!
 //! Each exchange carries `X-Async` ([`Mode`]): in [`Mode::Auto`] (the default) the server
-//! waits up to 10 s for the result and then answers pending; [`Mode::Sync`] gives up after
-//! 10 s with HTTP 503 and probably discards the work; [`Mode::Async`] answers pending at once.
+//! waits up to 10 s for the result and then returns a pending answer. In [`Mode::Sync`] it gives
+//! up after 10 s with HTTP 503 and probably discards the work. In [`Mode::Async`] it returns a
+//! pending answer at once.
 //! [`Client::send`] makes one exchange and returns [`Response::Ready`] or
 //! [`Response::Pending`]; [`Client::execute`] and the endpoint methods drive the call to its
 //! result; [`Client::wait`] finishes a [`Pending`], which serialises so another process can

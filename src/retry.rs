@@ -2,13 +2,13 @@
 //! without sockets or sleeps.
 //!
 //! The client reports what each attempt showed ([`Observation`]) and the current time; the
-//! machine answers what to do next ([`Decision`]): done, re-send the same request with the same
+//! machine returns what to do next ([`Decision`]): done, re-send the same request with the same
 //! nonce after a delay, fetch `urlResponse` after a delay, or give up with a reason. It never
 //! changes the nonce or the body: it only schedules.
 
 use std::time::{Duration, Instant};
 
-/// How a pending call is finished.
+/// Method used to finish a pending call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum WaitStrategy {
     /// Re-send the same call with the same nonce in auto mode until the answer is ready.

@@ -1,4 +1,4 @@
-//! Field cases: inputs that broke real clients of this API, replayed on the sandbox.
+//! Inputs that broke real clients of this API, replayed on the sandbox.
 #![cfg(feature = "sandbox")]
 
 mod common;
@@ -46,10 +46,10 @@ fn http_date(at: OffsetDateTime) -> String {
     at.format(&format).unwrap()
 }
 
-// FC-01: the connection closes after the server recorded the work.
+// The connection closes after the server recorded the work.
 
 #[test]
-fn fc01_closed_connection_retried_with_same_nonce() {
+fn closed_connection_retried_with_same_nonce() {
     let sandbox = sandbox();
     sandbox.push_action(Action::ProcessThenClose);
     let call = Call::deposit(&request(1500)).unwrap();
@@ -67,7 +67,7 @@ fn fc01_closed_connection_retried_with_same_nonce() {
 }
 
 #[test]
-fn fc01_closed_connections_until_budget_is_outcome_unknown() {
+fn closed_connections_until_budget_is_outcome_unknown() {
     let sandbox = sandbox();
     for _ in 0..3 {
         sandbox.push_action(Action::ProcessThenClose);
@@ -92,10 +92,10 @@ fn fc01_closed_connections_until_budget_is_outcome_unknown() {
     assert_eq!(sandbox.ledger().len(), 1);
 }
 
-// FC-03: error statuses keep their body.
+// Error statuses keep their body.
 
 #[test]
-fn fc03_error_statuses_keep_message_request_id_and_nonce() {
+fn error_statuses_keep_details() {
     for status in [400, 401, 403, 500, 520] {
         let sandbox = sandbox();
         sandbox.push_action(error_envelope(status, "amountInCents out of range"));
@@ -111,7 +111,7 @@ fn fc03_error_statuses_keep_message_request_id_and_nonce() {
 }
 
 #[test]
-fn fc03_rate_limit_keeps_message() {
+fn rate_limit_keeps_message() {
     let sandbox = sandbox();
     sandbox.push_action(error_envelope(429, "too many requests"));
     let client = client_builder(&sandbox)
@@ -130,7 +130,7 @@ fn fc03_rate_limit_keeps_message() {
 }
 
 #[test]
-fn fc03_auto_503_retried_then_outcome_unknown_with_details() {
+fn auto_503_ends_outcome_unknown() {
     let sandbox = sandbox();
     for _ in 0..2 {
         sandbox.push_action(error_envelope(503, "service unavailable"));
@@ -150,7 +150,7 @@ fn fc03_auto_503_retried_then_outcome_unknown_with_details() {
 }
 
 #[test]
-fn fc03_error_after_retry_is_returned_as_is() {
+fn error_after_retry_is_returned_as_is() {
     let sandbox = sandbox();
     sandbox.push_action(error_envelope(503, "busy"));
     sandbox.push_action(error_envelope(400, "amountInCents out of range"));
@@ -161,10 +161,10 @@ fn fc03_error_after_retry_is_returned_as_is() {
     assert_eq!(error.api_message(), Some("amountInCents out of range"));
 }
 
-// FC-04: the server holds an auto call for its whole window, then answers pending.
+// The server keeps an auto call open for its whole window, then returns pending.
 
 #[test]
-fn fc04_answer_after_window_is_received() {
+fn answer_after_window_is_received() {
     let sandbox = sandbox_builder()
         .processing_time(WINDOW * 2)
         .start()
@@ -180,7 +180,7 @@ fn fc04_answer_after_window_is_received() {
 }
 
 #[test]
-fn fc04_response_timeout_at_window_is_rejected() {
+fn response_timeout_at_window_is_rejected() {
     let sandbox = sandbox();
     let error = client_builder(&sandbox)
         .response_timeout(WINDOW)
@@ -191,7 +191,7 @@ fn fc04_response_timeout_at_window_is_rejected() {
     assert!(default.is_ok(), "defaults must keep the timeout above 10 s");
 }
 
-// FC-05: the work never finishes.
+// The work never finishes.
 
 fn never_finishing_sandbox() -> depix::sandbox::Sandbox {
     sandbox_builder()
@@ -202,7 +202,7 @@ fn never_finishing_sandbox() -> depix::sandbox::Sandbox {
 }
 
 #[test]
-fn fc05_resend_ends_at_expiration() {
+fn resend_ends_at_expiration() {
     let sandbox = never_finishing_sandbox();
     let call = Call::deposit(&request(100)).unwrap();
     let started = Instant::now();
@@ -220,7 +220,8 @@ fn fc05_resend_ends_at_expiration() {
     assert_eq!(nonce, call.nonce());
     assert!(url_response.is_some());
     assert!(expiration.is_some());
-    assert!(*attempts >= 2 && *attempts <= 10, "{attempts} attempts");
+    assert!(*attempts >= 2, "{attempts} attempts");
+    assert!(*attempts <= 10, "{attempts} attempts");
     assert!(
         elapsed >= Duration::from_millis(500),
         "gave up early: {elapsed:?}"
@@ -233,7 +234,7 @@ fn fc05_resend_ends_at_expiration() {
 }
 
 #[test]
-fn fc05_polling_ends_at_expiration() {
+fn polling_ends_at_expiration() {
     let sandbox = never_finishing_sandbox();
     let client = client_builder(&sandbox)
         .retry_policy(policy().wait_strategy(WaitStrategy::Poll))
@@ -250,7 +251,7 @@ fn fc05_polling_ends_at_expiration() {
 }
 
 #[test]
-fn fc05_past_expiration_does_not_spin() {
+fn past_expiration_does_not_spin() {
     let sandbox = sandbox();
     let past = "2020-01-01T00:00:00.000Z";
     sandbox.push_action(Action::json(
@@ -268,7 +269,7 @@ fn fc05_past_expiration_does_not_spin() {
 }
 
 #[test]
-fn fc05_missing_expiration_is_bounded() {
+fn missing_expiration_is_bounded() {
     let sandbox = sandbox();
     for _ in 0..100 {
         sandbox.push_action(Action::json(
@@ -298,7 +299,7 @@ fn fc05_missing_expiration_is_bounded() {
 }
 
 #[test]
-fn fc05_caller_deadline_wins() {
+fn caller_deadline_wins() {
     let sandbox = sandbox_builder()
         .processing_time(Duration::from_secs(3600))
         .start()
@@ -314,7 +315,7 @@ fn fc05_caller_deadline_wins() {
     assert!(error.may_have_been_performed());
 }
 
-// FC-07: Retry-After in both standard forms, and garbage.
+// Retry-After in both standard forms, and garbage.
 
 fn rate_limited(retry_after: Option<&str>) -> Action {
     let mut headers = vec![("Content-Type", "application/json")];
@@ -329,7 +330,7 @@ fn rate_limited(retry_after: Option<&str>) -> Action {
 }
 
 #[test]
-fn fc07_retry_after_seconds_is_honoured() {
+fn retry_after_seconds_is_honoured() {
     let sandbox = sandbox();
     sandbox.push_action(rate_limited(Some("1")));
     let started = Instant::now();
@@ -339,7 +340,7 @@ fn fc07_retry_after_seconds_is_honoured() {
 }
 
 #[test]
-fn fc07_retry_after_http_date_is_honoured() {
+fn retry_after_http_date_is_honoured() {
     let sandbox = sandbox();
     let at = OffsetDateTime::now_utc() + time::Duration::seconds(2);
     let date = http_date(at);
@@ -351,7 +352,7 @@ fn fc07_retry_after_http_date_is_honoured() {
 }
 
 #[test]
-fn fc07_past_date_and_garbage_fall_back_to_backoff() {
+fn bad_retry_after_uses_backoff() {
     let past = http_date(OffsetDateTime::now_utc() - time::Duration::minutes(5));
     for value in [
         Some(past.as_str()),
@@ -373,7 +374,7 @@ fn fc07_past_date_and_garbage_fall_back_to_backoff() {
 }
 
 #[test]
-fn fc07_huge_retry_after_returns_at_once() {
+fn huge_retry_after_returns_at_once() {
     let sandbox = sandbox();
     sandbox.push_action(rate_limited(Some("99999999")));
     let started = Instant::now();
@@ -387,7 +388,7 @@ fn fc07_huge_retry_after_returns_at_once() {
 }
 
 #[test]
-fn fc07_retry_after_past_deadline_returns_at_once() {
+fn retry_after_past_deadline_returns_at_once() {
     let sandbox = sandbox();
     sandbox.push_action(rate_limited(Some("5")));
     let client = client_builder(&sandbox)
@@ -400,10 +401,10 @@ fn fc07_retry_after_past_deadline_returns_at_once() {
     assert!(matches!(error, Error::RateLimited { .. }), "{error:?}");
 }
 
-// FC-08: the bearer token never reaches the urlResponse host.
+// The bearer token never reaches the urlResponse host.
 
 #[test]
-fn fc08_result_host_never_sees_token_or_nonce() {
+fn result_host_never_sees_token_or_nonce() {
     let sandbox = sandbox_builder()
         .processing_time(WINDOW * 2)
         .start()
@@ -423,7 +424,7 @@ fn fc08_result_host_never_sees_token_or_nonce() {
 }
 
 #[test]
-fn fc08_expiry_error_hides_signature() {
+fn expiry_error_hides_signature() {
     let sandbox = never_finishing_sandbox();
     let client = client_builder(&sandbox)
         .retry_policy(policy().wait_strategy(WaitStrategy::Poll))
@@ -446,7 +447,7 @@ fn fc08_expiry_error_hides_signature() {
 }
 
 #[test]
-fn fc08_redirect_is_not_followed() {
+fn redirect_is_not_followed() {
     let sandbox = sandbox();
     let target = format!("{}/api-response/stolen", sandbox.result_origin());
     sandbox.push_action(respond(307, &[("Location", target.as_str())], ""));
@@ -463,10 +464,10 @@ fn fc08_redirect_is_not_followed() {
     );
 }
 
-// FC-10: a status added by the server.
+// A status added by the server.
 
 #[test]
-fn fc10_unknown_status_decodes() {
+fn unknown_status_decodes() {
     let sandbox = sandbox();
     let client = client(&sandbox);
     let deposit = client.deposit(&request(100)).unwrap();
@@ -484,10 +485,10 @@ fn fc10_unknown_status_decodes() {
     assert_eq!(info.qr_id, deposit.id);
 }
 
-// FC-11: null where a value was expected.
+// Null where a value was expected.
 
 #[test]
-fn fc11_null_absent_and_empty_fields() {
+fn null_absent_and_empty_fields() {
     let sandbox = sandbox();
     let client = client(&sandbox);
     let deposit = client.deposit(&request(100)).unwrap();
@@ -518,7 +519,7 @@ fn fc11_null_absent_and_empty_fields() {
 }
 
 #[test]
-fn fc11_null_error_message_is_still_error() {
+fn null_error_message_is_still_error() {
     let sandbox = sandbox();
     sandbox.push_action(Action::json(
         200,
@@ -540,10 +541,10 @@ fn fc11_null_error_message_is_still_error() {
     );
 }
 
-// FC-12: money is exact integer cents, checked before sending.
+// Money is exact integer cents, checked before sending.
 
 #[test]
-fn fc12_invalid_amounts_send_nothing() {
+fn invalid_amounts_send_nothing() {
     let sandbox = sandbox();
     let client = client(&sandbox);
     for cents in ["0", "10000001"] {
@@ -562,7 +563,7 @@ fn fc12_invalid_amounts_send_nothing() {
 }
 
 #[test]
-fn fc12_reais_text_arrives_as_exact_cents() {
+fn reais_text_arrives_as_exact_cents() {
     let sandbox = sandbox();
     let client = client(&sandbox);
     for (text, cents) in [
@@ -583,7 +584,7 @@ fn fc12_reais_text_arrives_as_exact_cents() {
     }
 }
 
-// FC-15: the urlResponse document is the bare inner object.
+// The urlResponse document is the bare inner object.
 
 fn poll_client(sandbox: &depix::sandbox::Sandbox) -> depix::Client {
     client_builder(sandbox)
@@ -604,7 +605,7 @@ fn pending_deposit(
 }
 
 #[test]
-fn fc15_bare_object_is_result() {
+fn bare_object_is_result() {
     let sandbox = sandbox_builder()
         .processing_time(Duration::from_millis(150))
         .start()
@@ -618,7 +619,7 @@ fn fc15_bare_object_is_result() {
 }
 
 #[test]
-fn fc15_bare_error_is_api_error() {
+fn bare_error_is_api_error() {
     let sandbox = sandbox_builder()
         .processing_time(Duration::from_secs(3600))
         .start()
@@ -636,7 +637,7 @@ fn fc15_bare_error_is_api_error() {
 }
 
 #[test]
-fn fc15_full_envelope_is_accepted() {
+fn full_envelope_is_accepted() {
     let sandbox = sandbox_builder()
         .processing_time(Duration::from_secs(3600))
         .start()
@@ -652,7 +653,7 @@ fn fc15_full_envelope_is_accepted() {
 }
 
 #[test]
-fn fc15_not_found_then_forbidden_until_expiry() {
+fn not_found_then_forbidden_until_expiry() {
     let sandbox = sandbox_builder()
         .processing_time(Duration::from_secs(3600))
         .async_lifetime(Duration::from_millis(500))

@@ -48,7 +48,8 @@ fn quick_pending_backs_off_then_resends() {
     let Decision::Resend { after } = decision else {
         panic!("{decision:?}");
     };
-    assert!(after >= 250 * MS && after <= 500 * MS, "{after:?}");
+    assert!(after >= 250 * MS, "{after:?}");
+    assert!(after <= 500 * MS, "{after:?}");
     assert!(state.is_pending());
     assert_eq!(state.expires_at(), Some(expires));
 }
@@ -104,7 +105,8 @@ fn poll_strategy_polls_with_backoff() {
     let Decision::Poll { after } = first else {
         panic!("{first:?}");
     };
-    assert!(after >= 125 * MS && after <= 250 * MS, "{after:?}");
+    assert!(after >= 125 * MS, "{after:?}");
+    assert!(after <= 250 * MS, "{after:?}");
     let mut last = Duration::ZERO;
     for _ in 0..20 {
         last = delay_of(state.observe(t0, Observation::NotReady));
@@ -113,7 +115,8 @@ fn poll_strategy_polls_with_backoff() {
             Decision::Poll { .. }
         ));
     }
-    assert!(last <= Duration::from_secs(5) && last >= Duration::from_millis(2500));
+    assert!(last <= Duration::from_secs(5), "{last:?}");
+    assert!(last >= Duration::from_millis(2500), "{last:?}");
 }
 
 #[test]
@@ -203,7 +206,7 @@ fn earliest_expiration_is_kept() {
 
 #[test]
 fn requeued_expiration_does_not_extend_call() {
-    // A server that re-queues on every re-send answers with an expiration that moves along.
+    // A server that re-queues on every re-send returns an expiration that moves along.
     let t0 = Instant::now();
     let lifetime = Duration::from_secs(3);
     let mut state = RetryState::new(policy(), t0, 1);
@@ -377,7 +380,8 @@ fn missing_retry_after_uses_backoff() {
     let t0 = Instant::now();
     let mut state = RetryState::new(policy(), t0, 1);
     let after = delay_of(state.observe(t0, Observation::RateLimited { retry_after: None }));
-    assert!(after >= 250 * MS && after <= 500 * MS, "{after:?}");
+    assert!(after >= 250 * MS, "{after:?}");
+    assert!(after <= 500 * MS, "{after:?}");
 }
 
 #[test]
@@ -448,7 +452,8 @@ fn resume_starts_with_chosen_action() {
             after: Duration::ZERO
         }
     );
-    assert!(resend.is_pending() && resend.maybe_sent());
+    assert!(resend.is_pending());
+    assert!(resend.maybe_sent());
     let poll = RetryState::resume(
         policy().wait_strategy(WaitStrategy::Poll),
         t0,
