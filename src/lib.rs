@@ -58,8 +58,12 @@ mod money;
 mod nonce;
 pub mod retry;
 mod secret;
+pub mod webhook;
 
-pub use api::{Claims, Deposit, DepositInfo, DepositRequest, DepositStatus, Ping};
+pub use api::{
+    Claims, Deposit, DepositInfo, DepositRequest, DepositStatus, Ping, WithdrawAmount,
+    WithdrawInfo, WithdrawRequest, WithdrawStatus, Withdrawal,
+};
 pub use call::{Call, Completed, Method, Pending, Request, Response};
 pub use client::Client;
 pub use config::{ClientBuilder, DEFAULT_BASE_URL};

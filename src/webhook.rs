@@ -1,0 +1,1 @@
+//! Typed webhook bodies and verification of the `Authorization: Basic` secret.
