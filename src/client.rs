@@ -161,7 +161,8 @@ impl Client {
     /// earliest of the server's `expiration`, the policy's deadline and its retry budget.
     pub fn execute<T: DeserializeOwned>(&self, call: &Call<T>) -> Result<Completed<T>> {
         let policy = self.inner.retry.clone();
-        let state = RetryState::new(policy, Instant::now(), random_seed());
+        let write = call.request().method() == Method::Post;
+        let state = RetryState::new(policy, Instant::now(), random_seed()).for_write(write);
         self.drive(call.request(), self.inner.mode, state, None, None)
     }
 
@@ -181,7 +182,9 @@ impl Client {
             .filter(|url| is_safe_fetch_url(url.as_str()))
             .cloned();
         let policy = self.inner.retry.clone();
-        let state = RetryState::resume(policy, now, random_seed(), expires_at, url.is_some());
+        let write = pending.request().method() == Method::Post;
+        let state = RetryState::resume(policy, now, random_seed(), expires_at, url.is_some())
+            .for_write(write);
         let expiration = pending.expiration_raw().map(str::to_owned);
         self.drive(pending.request(), Mode::Auto, state, url, expiration)
     }

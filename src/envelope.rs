@@ -131,6 +131,10 @@ fn decode<T: DeserializeOwned>(answer: &RawAnswer, origin: Origin) -> Outcome<T>
         return Outcome::NotReady { status };
     }
 
+    if (200..300).contains(&status) && starts_with_byte(&answer.body, b'[') {
+        // A bare JSON array: some list endpoints are documented without the envelope.
+        return decode_value(answer, &answer.body);
+    }
     let top: Option<TopLevel<'_>> = serde_json::from_slice(&answer.body).ok();
     let message = top.as_ref().and_then(|top| error_message_of(top));
 
@@ -178,7 +182,12 @@ fn decode<T: DeserializeOwned>(answer: &RawAnswer, origin: Origin) -> Outcome<T>
         Some(raw) => raw.get().as_bytes(),
         None => answer.body.as_slice(),
     };
-    match serde_json::from_slice::<T>(inner) {
+    decode_value(answer, inner)
+}
+
+/// Decodes the result document itself.
+fn decode_value<T: DeserializeOwned>(answer: &RawAnswer, document: &[u8]) -> Outcome<T> {
+    match serde_json::from_slice::<T>(document) {
         Ok(value) => Outcome::Ready(value),
         Err(error) => decode_error(
             answer,
@@ -188,6 +197,11 @@ fn decode<T: DeserializeOwned>(answer: &RawAnswer, origin: Origin) -> Outcome<T>
             ),
         ),
     }
+}
+
+/// Tells whether the first non-whitespace byte is `byte`.
+fn starts_with_byte(body: &[u8], byte: u8) -> bool {
+    body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&byte)
 }
 
 /// Finds `errorMessage` inside `response` or at the top level: `Some(None)` for `null`.

@@ -129,6 +129,22 @@ pub enum Error {
         /// HTTP attempts made, polls included.
         attempts: u32,
     },
+    /// The deposit did not reach the awaited status before the deadline of
+    /// [`Client::wait_for_settlement`](crate::Client::wait_for_settlement).
+    NotSettled {
+        /// The deposit id.
+        id: String,
+        /// The last status read.
+        last: Box<crate::DepositInfo>,
+    },
+    /// A `deposits` window of one second still returned the API's 200-row maximum, so rows may
+    /// be missing and the window cannot be split further.
+    ListTruncated {
+        /// Start of the window, RFC 3339.
+        start: String,
+        /// End of the window, RFC 3339.
+        end: String,
+    },
     /// The caller's deadline passed before a result arrived; the work may still complete on
     /// the server, so resume with the same nonce to collect it.
     DeadlineExceeded {
@@ -154,7 +170,11 @@ impl Error {
             | Error::OutcomeUnknown { nonce, .. }
             | Error::Expired { nonce, .. }
             | Error::DeadlineExceeded { nonce, .. } => Some(nonce),
-            Error::Amount(_) | Error::InvalidInput { .. } | Error::Config { .. } => None,
+            Error::Amount(_)
+            | Error::InvalidInput { .. }
+            | Error::Config { .. }
+            | Error::ListTruncated { .. }
+            | Error::NotSettled { .. } => None,
         }
     }
 
@@ -327,6 +347,16 @@ impl fmt::Display for Error {
                 }
                 f.write_str(")")
             }
+            Error::NotSettled { id, last } => write!(
+                f,
+                "deposit {id} did not settle before the deadline; last status {}",
+                last.status
+            ),
+            Error::ListTruncated { start, end } => write!(
+                f,
+                "the deposits window {start} to {end} returned the 200-row maximum and cannot \
+                 be split below one second; some rows may be missing"
+            ),
             Error::DeadlineExceeded {
                 nonce,
                 url_response,

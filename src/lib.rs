@@ -56,13 +56,16 @@ mod error;
 mod mode;
 mod money;
 mod nonce;
+mod reconcile;
 pub mod retry;
 mod secret;
+mod settle;
 pub mod webhook;
 
 pub use api::{
-    Claims, Deposit, DepositInfo, DepositRequest, DepositStatus, Ping, WithdrawAmount,
-    WithdrawInfo, WithdrawRequest, WithdrawStatus, Withdrawal,
+    Bound, Claims, Deposit, DepositInfo, DepositRequest, DepositRow, DepositStatus, DepositsQuery,
+    DepositsWalk, ParseSplitFeeError, Ping, Pix2faCode, Pix2faResult, SplitFee, UserInfo,
+    WithdrawAmount, WithdrawInfo, WithdrawRequest, WithdrawStatus, Withdrawal,
 };
 pub use call::{Call, Completed, Method, Pending, Request, Response};
 pub use client::Client;
@@ -71,8 +74,10 @@ pub use error::{Error, Result};
 pub use mode::{Mode, ParseModeError};
 pub use money::{AmountError, Cents};
 pub use nonce::{Nonce, ParseNonceError};
+pub use reconcile::DepositLookup;
 pub use retry::{RetryPolicy, WaitStrategy};
 pub use secret::{ResultUrl, Token};
+pub use settle::SettleOptions;
 
 #[cfg(feature = "sandbox")]
 pub mod sandbox;

@@ -45,6 +45,7 @@ pub struct RetryPolicy {
     pub(crate) deadline: Option<Duration>,
     pub(crate) default_lifetime: Duration,
     pub(crate) wait: WaitStrategy,
+    pub(crate) repeat_unknown_writes: bool,
 }
 
 /// Growth factor of the re-send backoff.
@@ -69,6 +70,7 @@ impl Default for RetryPolicy {
             deadline: None,
             default_lifetime: Duration::from_secs(300),
             wait: WaitStrategy::Resend,
+            repeat_unknown_writes: true,
         }
     }
 }
@@ -143,6 +145,22 @@ impl RetryPolicy {
     /// Sets how pending calls are finished. Default [`WaitStrategy::Resend`].
     pub fn wait_strategy(mut self, wait: WaitStrategy) -> Self {
         self.wait = wait;
+        self
+    }
+
+    /// Sets whether a write (a `POST`, such as a deposit or a withdrawal) whose outcome is
+    /// unknown may be sent again. Default `true`: the nonce makes the repeat safe on a server
+    /// that honours `X-Nonce`.
+    ///
+    /// With `false`, a write is never re-sent once it may have reached the server: a
+    /// transport failure after sending, or a 502, 503 or 504, ends the call with
+    /// [`Error::OutcomeUnknown`](crate::Error::OutcomeUnknown), and a pending answer is
+    /// finished only by polling `urlResponse`. Choose this when the server may ignore the
+    /// nonce, and settle the unknown outcome by looking the write up
+    /// ([`Client::find_deposits`](crate::Client::find_deposits)) before creating a new one.
+    /// Failures before sending and HTTP 429 are still retried, since the server did no work.
+    pub fn repeat_unknown_writes(mut self, repeat: bool) -> Self {
+        self.repeat_unknown_writes = repeat;
         self
     }
 
@@ -245,6 +263,7 @@ pub struct RetryState {
     pending: bool,
     has_url: bool,
     maybe_sent: bool,
+    write: bool,
     rng: u64,
 }
 
@@ -264,6 +283,7 @@ impl RetryState {
             pending: false,
             has_url: false,
             maybe_sent: false,
+            write: false,
             rng: seed ^ 0x9e37_79b9_7f4a_7c15,
         }
     }
@@ -283,6 +303,17 @@ impl RetryState {
         state.expires_at = Some(expires_at.unwrap_or(now + state.policy.default_lifetime));
         state.next = state.pending_action();
         state
+    }
+
+    /// Marks the call as a write, which [`RetryPolicy::repeat_unknown_writes`] governs.
+    pub fn for_write(mut self, write: bool) -> RetryState {
+        self.write = write;
+        self.next = if self.pending {
+            self.pending_action()
+        } else {
+            self.next
+        };
+        self
     }
 
     /// Returns the number of attempts observed so far.
@@ -307,6 +338,9 @@ impl RetryState {
 
     /// Returns the first step of a resumed call: re-send or poll, at once.
     pub fn first_decision(&self) -> Decision {
+        if self.pending && self.next == Action::Send && !self.may_repeat_write() {
+            return Decision::GiveUp(GiveUp::Budget);
+        }
         match self.next {
             Action::Send => Decision::Resend {
                 after: Duration::ZERO,
@@ -331,6 +365,9 @@ impl RetryState {
             } => {
                 self.on_pending(now, expires_at, has_url);
                 self.next = self.pending_action();
+                if self.next == Action::Send && !self.may_repeat_write() {
+                    return self.give_up_budget();
+                }
                 self.error_retries = 0;
                 match self.next {
                     Action::Send if self.is_long_poll(held) => Duration::ZERO,
@@ -342,6 +379,12 @@ impl RetryState {
                 self.error_retries = 0;
                 self.next = Action::Poll;
                 self.poll_backoff()
+            }
+            Observation::Unavailable { .. } | Observation::TransportMaybeSent
+                if self.next == Action::Send && !self.may_repeat_write() =>
+            {
+                self.maybe_sent = true;
+                return self.give_up_budget();
             }
             Observation::Unavailable { retry_after } | Observation::RateLimited { retry_after } => {
                 self.maybe_sent = true;
@@ -428,8 +471,14 @@ impl RetryState {
         };
     }
 
+    /// Tells whether a write whose outcome is unknown may be sent again.
+    fn may_repeat_write(&self) -> bool {
+        !self.write || self.policy.repeat_unknown_writes
+    }
+
     fn pending_action(&self) -> Action {
-        if self.policy.wait == WaitStrategy::Poll && self.has_url {
+        let poll_only = self.write && !self.policy.repeat_unknown_writes;
+        if (self.policy.wait == WaitStrategy::Poll || poll_only) && self.has_url {
             Action::Poll
         } else {
             Action::Send

@@ -7,6 +7,7 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 use super::serde_util::empty_as_none;
+use super::split::SplitFee;
 use crate::call::{Call, Method, encode_query_value};
 use crate::client::Client;
 use crate::error::{Error, Result};
@@ -31,7 +32,7 @@ pub struct DepositRequest {
     #[serde(skip_serializing_if = "Option::is_none")]
     depix_split_address: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    split_fee: Option<String>,
+    split_fee: Option<SplitFee>,
     #[serde(skip_serializing_if = "Option::is_none")]
     euid: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -82,11 +83,11 @@ impl DepositRequest {
         self
     }
 
-    /// Sets `depixSplitAddress` and `splitFee`: the address that receives a share and the
-    /// share as a percentage text such as `"2.99%"`.
-    pub fn split(mut self, address: impl Into<String>, fee: impl Into<String>) -> Self {
+    /// Sets `depixSplitAddress` and `splitFee`: the address that receives a share of the
+    /// deposit, and the share, sent as a percentage text such as `"2.99%"`.
+    pub fn split(mut self, address: impl Into<String>, fee: SplitFee) -> Self {
         self.depix_split_address = Some(address.into());
-        self.split_fee = Some(fee.into());
+        self.split_fee = Some(fee);
         self
     }
 
@@ -274,6 +275,31 @@ impl DepositStatus {
     /// Tells whether the deposit succeeded: `depix_sent`. An unknown status is not a success.
     pub fn is_success(&self) -> bool {
         matches!(self, DepositStatus::DepixSent)
+    }
+
+    /// Tells whether the payer's Pix arrived: `under_review`, `pending_pix2fa`, `approved`,
+    /// `delayed`, `depix_sent`, `will_refund` and `refunded` (the last two because the money
+    /// arrived before it was sent back). `pending`, `expired`, `canceled`, `error` and unknown
+    /// statuses say no.
+    ///
+    /// | status | final | paid |
+    /// |---|---|---|
+    /// | `pending` | no | no |
+    /// | `pending_pix2fa`, `under_review`, `approved`, `delayed`, `will_refund` | no | yes |
+    /// | `depix_sent`, `refunded` | yes | yes |
+    /// | `expired`, `canceled`, `error` | yes | no |
+    /// | unknown | no | no |
+    pub fn is_paid(&self) -> bool {
+        matches!(
+            self,
+            DepositStatus::UnderReview
+                | DepositStatus::PendingPix2fa
+                | DepositStatus::Approved
+                | DepositStatus::Delayed
+                | DepositStatus::DepixSent
+                | DepositStatus::WillRefund
+                | DepositStatus::Refunded
+        )
     }
 }
 

@@ -188,7 +188,7 @@ fn html_and_truncated_bodies_are_decode_errors() {
         (200, r#"{"response":{"id":"a"#, "not valid JSON"),
         (200, "", "empty"),
         (500, "Internal Server Error", "not valid JSON"),
-        (200, "[1,2]", "not an object"),
+        (200, "\"text\"", "not an object"),
     ];
     for (status, body, reason_part) in cases {
         match decode_api::<Item>(&answer(status, body)) {
@@ -290,4 +290,20 @@ fn expiry_uses_server_clock() {
     // Already past: expires on arrival.
     let at = expiry_instant(server_now, None, expiration, arrival);
     assert_eq!(at, arrival);
+}
+
+#[test]
+fn bare_and_wrapped_arrays_decode() {
+    let bare = r#" [{"id":"a"},{"id":"b"}]"#;
+    let wrapped = r#"{"response":[{"id":"a"},{"id":"b"}],"async":false}"#;
+    for body in [bare, wrapped] {
+        assert_eq!(
+            decode_api::<Vec<Item>>(&answer(200, body)),
+            Outcome::Ready(vec![Item { id: "a".into() }, Item { id: "b".into() }])
+        );
+    }
+    assert!(matches!(
+        decode_api::<Item>(&answer(200, "[1,2]")),
+        Outcome::Decode { .. }
+    ));
 }

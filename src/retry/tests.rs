@@ -494,3 +494,87 @@ fn same_seed_same_schedule() {
     assert_eq!(run(42), run(42));
     assert_ne!(run(42), run(43));
 }
+
+fn no_repeat() -> RetryPolicy {
+    policy().repeat_unknown_writes(false)
+}
+
+#[test]
+fn unknown_write_is_not_repeated() {
+    let t0 = Instant::now();
+    for observation in [
+        Observation::TransportMaybeSent,
+        Observation::Unavailable { retry_after: None },
+    ] {
+        let mut state = RetryState::new(no_repeat(), t0, 1).for_write(true);
+        assert_eq!(
+            state.observe(t0, observation),
+            Decision::GiveUp(GiveUp::Budget)
+        );
+        assert!(state.maybe_sent());
+    }
+}
+
+#[test]
+fn unsent_write_and_rate_limit_still_retry() {
+    let t0 = Instant::now();
+    let mut state = RetryState::new(no_repeat(), t0, 1).for_write(true);
+    assert!(matches!(
+        state.observe(t0, Observation::TransportNotSent),
+        Decision::Resend { .. }
+    ));
+    let limited = Observation::RateLimited { retry_after: None };
+    assert!(matches!(
+        state.observe(t0, limited),
+        Decision::Resend { .. }
+    ));
+}
+
+#[test]
+fn pending_write_is_polled_not_resent() {
+    let t0 = Instant::now();
+    let expires = Some(t0 + Duration::from_secs(60));
+    let mut state = RetryState::new(no_repeat(), t0, 1).for_write(true);
+    assert!(matches!(
+        state.observe(t0, pending_at(MS, expires)),
+        Decision::Poll { .. }
+    ));
+    assert!(matches!(
+        state.observe(t0, Observation::Unavailable { retry_after: None }),
+        Decision::Poll { .. }
+    ));
+
+    let mut no_url = RetryState::new(no_repeat(), t0, 1).for_write(true);
+    let observation = Observation::Pending {
+        held: MS,
+        expires_at: expires,
+        has_url: false,
+    };
+    assert_eq!(
+        no_url.observe(t0, observation),
+        Decision::GiveUp(GiveUp::Budget)
+    );
+}
+
+#[test]
+fn reads_are_repeated_under_no_repeat() {
+    let t0 = Instant::now();
+    let mut state = RetryState::new(no_repeat(), t0, 1).for_write(false);
+    assert!(matches!(
+        state.observe(t0, Observation::TransportMaybeSent),
+        Decision::Resend { .. }
+    ));
+}
+
+#[test]
+fn resumed_write_under_no_repeat_polls() {
+    let t0 = Instant::now();
+    let expires = Some(t0 + Duration::from_secs(60));
+    let state = RetryState::resume(no_repeat(), t0, 1, expires, true).for_write(true);
+    assert_eq!(
+        state.first_decision(),
+        Decision::Poll {
+            after: Duration::ZERO
+        }
+    );
+}

@@ -4,7 +4,7 @@ use super::*;
 fn request_serialises_wire_names() {
     let request = DepositRequest::new(Cents::new(100).unwrap())
         .depix_address("lq1qq")
-        .split("lq1split", "2.99%")
+        .split("lq1split", "2.99%".parse().unwrap())
         .euid("EU000000000000001")
         .end_user_full_name("PAYER NAME")
         .end_user_tax_number("00123456789")
@@ -62,7 +62,7 @@ fn invalid_requests_fail_before_sending() {
             ..
         })
     ));
-    let split = DepositRequest::new(amount).split(" ", "1%");
+    let split = DepositRequest::new(amount).split(" ", "1%".parse().unwrap());
     assert!(Call::deposit(&split).is_err());
 }
 
@@ -150,4 +150,27 @@ fn status_id_is_encoded() {
     let call = Call::deposit_status("a b&c").unwrap();
     assert_eq!(call.request().path(), "deposit-status?id=a%20b%26c");
     assert!(Call::deposit_status(" ").is_err());
+}
+
+#[test]
+fn final_and_paid_answers() {
+    let table = [
+        ("pending", false, false),
+        ("pending_pix2fa", false, true),
+        ("under_review", false, true),
+        ("approved", false, true),
+        ("delayed", false, true),
+        ("will_refund", false, true),
+        ("depix_sent", true, true),
+        ("refunded", true, true),
+        ("expired", true, false),
+        ("canceled", true, false),
+        ("error", true, false),
+        ("awaiting_review", false, false),
+    ];
+    for (text, is_final, is_paid) in table {
+        let status = DepositStatus::from_wire(text);
+        assert_eq!(status.is_final(), is_final, "{text} final");
+        assert_eq!(status.is_paid(), is_paid, "{text} paid");
+    }
 }
