@@ -10,6 +10,7 @@
 //! ```
 
 use std::error::Error;
+use std::process::ExitCode;
 use std::time::Duration;
 
 use depix::sandbox::Sandbox;
@@ -21,7 +22,17 @@ use depix::{
 /// Sync window of the sandbox: the real API waits 10 s, scaled down here so the demo is quick.
 const WINDOW: Duration = Duration::from_millis(500);
 
-fn main() -> Result<(), Box<dyn Error>> {
+fn main() -> ExitCode {
+    match run() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run() -> Result<(), Box<dyn Error>> {
     if std::env::var_os("DEPIX_TOKEN").is_some() {
         return against_real_api();
     }

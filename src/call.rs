@@ -146,7 +146,9 @@ pub enum Response<T> {
 /// JSON, so a process can store it and another can finish the call with
 /// [`Client::wait`](crate::Client::wait) without sending the work twice.
 ///
-/// `Debug` prints `urlResponse` without its signed query string.
+/// `Debug` prints `urlResponse` without its signed query string. The JSON form keeps the full
+/// signed URL and the request body, which may hold the payer's name and tax number: store it
+/// as you store payment data, not in logs.
 #[derive(Serialize, Deserialize)]
 pub struct Pending<T> {
     request: Request,

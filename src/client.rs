@@ -140,7 +140,7 @@ impl Client {
     /// [`Pending`] to finish with [`Client::wait`]. Nothing is retried.
     pub fn send<T: DeserializeOwned>(&self, call: &Call<T>, mode: Mode) -> Result<Response<T>> {
         let request = call.request();
-        let exchange = self.exchange(request, mode);
+        let exchange = self.exchange(request, mode, None);
         match self.classify::<T>(request, mode, Step::Send, exchange, Instant::now()) {
             Classified::Ready(value) => Ok(Response::Ready(value)),
             Classified::Pending { pending, .. } => Ok(Response::Pending(pending)),
@@ -228,9 +228,10 @@ impl Client {
                     return Err(error);
                 }
             };
+            let time_left = state.time_left(Instant::now());
             let exchange = match (step, &url) {
-                (Step::Poll, Some(target)) => self.fetch(target),
-                _ => self.exchange(request, mode),
+                (Step::Poll, Some(target)) => self.fetch(target, time_left),
+                _ => self.exchange(request, mode, time_left),
             };
             let now = Instant::now();
             let observation = match self.classify::<T>(request, mode, step, exchange, now) {
@@ -274,31 +275,43 @@ impl Client {
         }
     }
 
-    /// Sends one request to the API origin with its nonce, mode and token.
-    fn exchange(&self, request: &Request, mode: Mode) -> Exchange {
+    /// Sends one request to the API origin with its nonce, mode and token. `time_left` caps
+    /// the whole exchange, so no attempt outlives the call's deadline or expiration.
+    fn exchange(&self, request: &Request, mode: Mode, time_left: Option<Duration>) -> Exchange {
         let url = format!("{}{}", self.inner.base_url, request.path());
         let agent = &self.inner.agent;
         let started = Instant::now();
-        let result = match (request.method(), request.body()) {
-            (Method::Post, body) => agent
-                .post(&url)
-                .header("Authorization", &self.inner.authorization)
-                .header("X-Nonce", request.nonce().as_str())
-                .header("X-Async", mode.header_value())
-                .header("Content-Type", "application/json")
-                .send(body.unwrap_or("").as_bytes()),
-            (Method::Get, _) => agent
-                .get(&url)
-                .header("Authorization", &self.inner.authorization)
-                .header("X-Nonce", request.nonce().as_str())
-                .header("X-Async", mode.header_value())
-                .call(),
+        let result = match request.method() {
+            Method::Post => {
+                let mut builder = agent
+                    .post(&url)
+                    .header("Authorization", &self.inner.authorization)
+                    .header("X-Nonce", request.nonce().as_str())
+                    .header("X-Async", mode.header_value())
+                    .header("Content-Type", "application/json");
+                if let Some(limit) = time_left {
+                    builder = builder.config().timeout_global(Some(limit)).build();
+                }
+                builder.send(request.body().unwrap_or("").as_bytes())
+            }
+            Method::Get => {
+                let mut builder = agent
+                    .get(&url)
+                    .header("Authorization", &self.inner.authorization)
+                    .header("X-Nonce", request.nonce().as_str())
+                    .header("X-Async", mode.header_value());
+                if let Some(limit) = time_left {
+                    builder = builder.config().timeout_global(Some(limit)).build();
+                }
+                builder.call()
+            }
         };
-        self.read_answer(result, started)
+        let target = || format!("{} {url}", request.method().as_str());
+        self.read_answer(target, result, started)
     }
 
-    /// GETs a `urlResponse` without credentials; it is another origin.
-    fn fetch(&self, url: &ResultUrl) -> Exchange {
+    /// GETs a `urlResponse` without credentials, since it is another origin.
+    fn fetch(&self, url: &ResultUrl, time_left: Option<Duration>) -> Exchange {
         let started = Instant::now();
         let result = self
             .inner
@@ -306,19 +319,22 @@ impl Client {
             .get(url.as_str())
             .config()
             .max_redirects(3)
+            .timeout_global(time_left)
             .build()
             .call();
-        self.read_answer(result, started)
+        self.read_answer(|| format!("GET {url}"), result, started)
     }
 
+    /// Reads status, headers and a size-limited body; `target` names the request in errors.
     fn read_answer(
         &self,
+        target: impl Fn() -> String,
         result: std::result::Result<ureq::http::Response<ureq::Body>, ureq::Error>,
         started: Instant,
     ) -> Exchange {
         let mut response = match result {
             Ok(response) => response,
-            Err(error) => return transport(&error),
+            Err(error) => return transport(&error, &target()),
         };
         let held = started.elapsed();
         let status = response.status().as_u16();
@@ -347,7 +363,7 @@ impl Client {
             Err(ureq::Error::BodyExceedsLimit(_)) => return Exchange::TooLarge { status },
             Err(error) => {
                 return Exchange::Transport {
-                    message: format!("reading the response body failed: {error}"),
+                    message: format!("{}: reading the response body failed: {error}", target()),
                     maybe_sent: true,
                 };
             }
@@ -536,7 +552,7 @@ fn pending_from_reply<T>(
 }
 
 /// Sorts a ureq failure into "not sent" (safe to repeat) or "maybe sent" (outcome unknown).
-fn transport(error: &ureq::Error) -> Exchange {
+fn transport(error: &ureq::Error, target: &str) -> Exchange {
     use ureq::Timeout;
     let maybe_sent = match error {
         ureq::Error::HostNotFound
@@ -555,7 +571,7 @@ fn transport(error: &ureq::Error) -> Exchange {
         _ => true,
     };
     Exchange::Transport {
-        message: error.to_string(),
+        message: format!("{target}: {error}"),
         maybe_sent,
     }
 }

@@ -193,12 +193,13 @@ impl ClientBuilder {
 
     pub(crate) fn checked_token(&self) -> Result<&Token> {
         let token = self.token.as_ref().ok_or_else(|| Error::Config {
-            reason: "no token set; call ClientBuilder::token or set DEPIX_TOKEN".to_owned(),
+            reason: "no token set; call ClientBuilder::token, or use Client::from_env with DEPIX_TOKEN set".to_owned(),
         })?;
         let text = token.expose();
         if text.trim().is_empty() {
             return Err(Error::Config {
-                reason: "the token is empty".to_owned(),
+                reason: "the token is empty; pass the API token from Eulen's Telegram bot"
+                    .to_owned(),
             });
         }
         if !text.bytes().all(|b| b.is_ascii_graphic()) {

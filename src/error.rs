@@ -218,7 +218,8 @@ impl Error {
     ///
     /// True for [`Error::OutcomeUnknown`], [`Error::DeadlineExceeded`], [`Error::Expired`],
     /// [`Error::SyncTimeout`], a [`Error::Transport`] failure after the request may have
-    /// been sent, and an [`Error::Decode`] of a 2xx or 5xx answer. Settle such a call by resuming it with the same nonce before creating
+    /// been sent, and an [`Error::Decode`] of a 2xx or 5xx answer. An [`Error::Api`] is
+    /// false whatever its status: the server read the request and said it failed. Settle such a call by resuming it with the same nonce before creating
     /// anything new.
     pub fn may_have_been_performed(&self) -> bool {
         match self {

@@ -42,6 +42,11 @@ impl Cents {
             text: shorten(text),
             reason,
         };
+        if text.contains(',') {
+            return Err(invalid(
+                "use '.' as the decimal separator and no thousands separator, as in \"1500.50\"",
+            ));
+        }
         let (whole, fraction) = match text.split_once('.') {
             Some((whole, fraction)) => (whole, fraction),
             None => (text, ""),
@@ -204,8 +209,17 @@ mod tests {
             "+1",
             "1.-5",
             "99999999999999999999",
+            "1.000,50",
         ] {
             assert!(Cents::from_reais(text).is_err(), "{text:?} was accepted");
+        }
+    }
+
+    #[test]
+    fn comma_gets_separator_hint() {
+        for text in ["1,50", "1.000,50"] {
+            let message = Cents::from_reais(text).unwrap_err().to_string();
+            assert!(message.contains("decimal separator"), "{text}: {message}");
         }
     }
 

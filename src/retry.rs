@@ -5,6 +5,9 @@
 //! machine returns what to do next ([`Decision`]): done, re-send the same request with the same
 //! nonce after a delay, fetch `urlResponse` after a delay, or give up with a reason. It never
 //! changes the nonce or the body: it only schedules.
+//!
+//! Most callers need only [`RetryPolicy`] and [`WaitStrategy`]; [`RetryState`] is public for
+//! callers who drive their own loop around [`Client::send`](crate::Client::send).
 
 use std::time::{Duration, Instant};
 
@@ -336,6 +339,14 @@ impl RetryState {
         self.expires_at
     }
 
+    /// Returns the time left before the earliest of deadline and expiration, if either is
+    /// set; zero once it has passed.
+    pub fn time_left(&self, now: Instant) -> Option<Duration> {
+        self.limit()
+            .0
+            .map(|limit| limit.saturating_duration_since(now))
+    }
+
     /// Returns the first step of a resumed call: re-send or poll, at once.
     pub fn first_decision(&self) -> Decision {
         if self.pending && self.next == Action::Send && !self.may_repeat_write() {
@@ -422,17 +433,15 @@ impl RetryState {
             }
         }
         let (limit, reason) = self.limit();
-        let mut delay = delay;
         if let Some(limit) = limit {
-            if now >= limit {
-                return Decision::GiveUp(reason);
-            }
-            let left = limit - now;
-            if delay > left {
-                if let Some(wait) = server_wait.filter(|wait| *wait > left) {
+            // An attempt that would start at or after the limit could not finish before it,
+            // so the call ends now instead of waiting for nothing.
+            let left = limit.saturating_duration_since(now);
+            if left.is_zero() || delay >= left {
+                if let Some(wait) = server_wait.filter(|wait| *wait >= left) {
                     return Decision::GiveUp(GiveUp::RateLimited { retry_after: wait });
                 }
-                delay = left;
+                return Decision::GiveUp(reason);
             }
         }
         if self.attempts >= self.policy.max_attempts {

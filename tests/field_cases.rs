@@ -653,7 +653,7 @@ fn full_envelope_is_accepted() {
 }
 
 #[test]
-fn not_found_then_forbidden_until_expiry() {
+fn forbidden_then_not_found_until_expiry() {
     let sandbox = sandbox_builder()
         .processing_time(Duration::from_secs(3600))
         .async_lifetime(Duration::from_millis(500))

@@ -166,7 +166,11 @@ fn stops_at_expiration() {
         assert!(attempts < 50, "the loop does not end");
     }
     assert_eq!(decision, Decision::GiveUp(GiveUp::Expired));
-    assert_eq!(now, expires, "the last attempt is at expiration");
+    let early = expires - now;
+    assert!(
+        early <= Duration::from_secs(8),
+        "gave up {early:?} before expiration"
+    );
 }
 
 #[test]
@@ -217,7 +221,15 @@ fn requeued_expiration_does_not_extend_call() {
         decision = state.observe(now, pending_at(MS, Some(now + lifetime)));
     }
     assert_eq!(decision, Decision::GiveUp(GiveUp::Expired));
-    assert_eq!(now, t0 + lifetime);
+    assert!(
+        now <= t0 + lifetime,
+        "an attempt ran past the first expiration"
+    );
+    assert!(
+        now >= t0 + lifetime / 2,
+        "gave up long before expiration: {:?}",
+        now - t0
+    );
 }
 
 #[test]
@@ -233,7 +245,8 @@ fn caller_deadline_before_expiration_wins() {
         decision = state.observe(now, pending_at(MS, expires));
     }
     assert_eq!(decision, Decision::GiveUp(GiveUp::Deadline));
-    assert_eq!(now, t0 + deadline);
+    assert!(now <= t0 + deadline, "an attempt ran past the deadline");
+    assert!(now > t0, "gave up before any wait");
 }
 
 #[test]
@@ -417,7 +430,7 @@ fn retry_after_above_policy_gives_up_at_once() {
 }
 
 #[test]
-fn backoff_past_deadline_is_clamped() {
+fn wait_past_deadline_gives_up_now() {
     let t0 = Instant::now();
     let mut state = RetryState::new(
         policy()
@@ -428,17 +441,26 @@ fn backoff_past_deadline_is_clamped() {
     );
     assert_eq!(
         state.observe(t0, Observation::TransportMaybeSent),
-        Decision::Resend {
-            after: Duration::from_millis(300)
-        }
-    );
-    assert_eq!(
-        state.observe(
-            t0 + Duration::from_millis(300),
-            Observation::TransportMaybeSent
-        ),
         Decision::GiveUp(GiveUp::Deadline)
     );
+}
+
+#[test]
+fn time_left_tracks_earliest_limit() {
+    let t0 = Instant::now();
+    let mut state = RetryState::new(policy().deadline(Some(Duration::from_secs(10))), t0, 1);
+    assert_eq!(state.time_left(t0), Some(Duration::from_secs(10)));
+    state.observe(t0, pending_at(MS, Some(t0 + Duration::from_secs(4))));
+    assert_eq!(
+        state.time_left(t0 + Duration::from_secs(1)),
+        Some(Duration::from_secs(3))
+    );
+    assert_eq!(
+        state.time_left(t0 + Duration::from_secs(5)),
+        Some(Duration::ZERO)
+    );
+    let open = RetryState::new(policy(), t0, 1);
+    assert_eq!(open.time_left(t0), None);
 }
 
 #[test]
