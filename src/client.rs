@@ -186,6 +186,11 @@ impl Client {
         let state = RetryState::resume(policy, now, random_seed(), expires_at, url.is_some())
             .for_write(write);
         let expiration = pending.expiration_raw().map(str::to_owned);
+        log::debug!(
+            "depix: nonce {} resuming a pending call by {:?}",
+            pending.nonce(),
+            state.first_decision()
+        );
         self.drive(pending.request(), Mode::Auto, state, url, expiration)
     }
 
@@ -208,6 +213,7 @@ impl Client {
             }
         };
         let mut last_error: Option<Error> = None;
+        let mut handled = HandledErrors::default();
         loop {
             let step = match decision {
                 Decision::Done => unreachable!("Done is returned before the loop continues"),
@@ -220,9 +226,10 @@ impl Client {
                     Step::Poll
                 }
                 Decision::GiveUp(reason) => {
+                    handled.flush(nonce);
                     let error = give_up_error(reason, nonce, &state, last_error, url, expiration);
-                    log::debug!(
-                        "depix: nonce {nonce} gave up after {} attempts: {error}",
+                    log::info!(
+                        "depix: nonce {nonce} gave up after {} attempts ({reason:?}): {error}",
                         state.attempts()
                     );
                     return Err(error);
@@ -236,6 +243,7 @@ impl Client {
             let now = Instant::now();
             let observation = match self.classify::<T>(request, mode, step, exchange, now) {
                 Classified::Ready(value) => {
+                    handled.flush(nonce);
                     state.observe(now, Observation::Ready);
                     return Ok(Completed {
                         value,
@@ -262,6 +270,7 @@ impl Client {
                 }
                 Classified::NotReady => Observation::NotReady,
                 Classified::Retry { observation, error } => {
+                    handled.record(nonce, state.attempts() + 1, &error);
                     last_error = Some(error);
                     observation
                 }
@@ -412,6 +421,39 @@ impl Client {
             Step::Poll => envelope::decode_result::<T>(&answer),
         };
         classify_outcome(outcome, &answer, held, mode, step, request, now)
+    }
+}
+
+/// Logs the errors a call retries: the first of a kind once, at warn level, and later
+/// identical ones only as a count.
+#[derive(Default)]
+struct HandledErrors {
+    last: Option<String>,
+    repeats: u32,
+}
+
+impl HandledErrors {
+    fn record(&mut self, nonce: &Nonce, attempt: u32, error: &Error) {
+        let text = error.to_string();
+        if self.last.as_deref() == Some(text.as_str()) {
+            self.repeats += 1;
+            return;
+        }
+        self.flush(nonce);
+        log::warn!("depix: nonce {nonce} attempt {attempt} failed, retrying: {text}");
+        self.last = Some(text);
+    }
+
+    /// Logs how often the last error repeated, if it did.
+    fn flush(&mut self, nonce: &Nonce) {
+        if self.repeats > 0 {
+            log::warn!(
+                "depix: nonce {nonce}: the previous error repeated {} more times",
+                self.repeats
+            );
+        }
+        self.repeats = 0;
+        self.last = None;
     }
 }
 
