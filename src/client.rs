@@ -90,6 +90,7 @@ impl Client {
         let base_url = builder.checked_base_url()?;
         let authorization = format!("Bearer {}", builder.checked_token()?.expose());
         builder.check_timeouts()?;
+        let tls = builder.tls_config()?;
         let proxy = match &builder.proxy {
             // A loopback API (the sandbox) is never reached through a proxy.
             ProxyChoice::FromEnvironment if is_loopback_url(&base_url) => None,
@@ -103,6 +104,7 @@ impl Client {
         };
         let agent: ureq::Agent = ureq::Agent::config_builder()
             .http_status_as_error(false)
+            .tls_config(tls)
             .max_redirects(0)
             .user_agent(builder.user_agent.as_str())
             .accept("application/json")
@@ -603,6 +605,8 @@ fn transport(error: &ureq::Error, target: &str) -> Exchange {
         | ureq::Error::ConnectProxyFailed(_)
         | ureq::Error::InvalidProxyUrl
         | ureq::Error::RequireHttpsOnly(_)
+        | ureq::Error::Tls(_)
+        | ureq::Error::Rustls(_)
         | ureq::Error::Timeout(Timeout::Resolve | Timeout::Connect) => false,
         ureq::Error::Io(io) => !matches!(
             io.kind(),

@@ -10,6 +10,20 @@ use crate::secret::Token;
 /// The production base URL, `https://depix.eulen.app/api/`.
 pub const DEFAULT_BASE_URL: &str = "https://depix.eulen.app/api/";
 
+/// Certificates that TLS connections trust.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum TrustedRoots {
+    /// Mozilla's roots, bundled in the binary.
+    Bundled,
+    /// The operating system's verifier.
+    #[cfg(feature = "platform-verifier")]
+    Platform,
+    /// Only these DER certificates.
+    Only(Vec<Vec<u8>>),
+    /// A PEM bundle that could not be read; `build` reports it.
+    Invalid(String),
+}
+
 /// Source of the proxy the HTTP library uses.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum ProxyChoice {
@@ -44,6 +58,7 @@ pub struct ClientBuilder {
     pub(crate) user_agent: String,
     pub(crate) max_body_size: u64,
     pub(crate) proxy: ProxyChoice,
+    pub(crate) roots: TrustedRoots,
 }
 
 impl Default for ClientBuilder {
@@ -60,6 +75,7 @@ impl Default for ClientBuilder {
             user_agent: concat!("depix/", env!("CARGO_PKG_VERSION")).to_owned(),
             max_body_size: 1024 * 1024,
             proxy: ProxyChoice::FromEnvironment,
+            roots: TrustedRoots::Bundled,
         }
     }
 }
@@ -146,6 +162,43 @@ impl ClientBuilder {
         self
     }
 
+    /// Trusts only the certificates of this PEM bundle for TLS, in place of the bundled
+    /// Mozilla roots: for a private certificate authority or a TLS-inspecting proxy. Default:
+    /// the bundled Mozilla roots. Certificate checks cannot be turned off.
+    ///
+    /// An unreadable bundle, or one without certificates, makes [`ClientBuilder::build`] fail.
+    // NOTE: ureq 3.5 takes either the bundled roots or a given list, so these roots replace
+    // the bundle instead of adding to it; include public roots in the PEM if both are needed.
+    pub fn root_certificates_pem(mut self, pem: &[u8]) -> Self {
+        let mut certificates = Vec::new();
+        for item in ureq::tls::parse_pem(pem) {
+            match item {
+                Ok(ureq::tls::PemItem::Certificate(certificate)) => {
+                    certificates.push(certificate.der().to_vec());
+                }
+                Ok(_) => {}
+                Err(error) => {
+                    self.roots = TrustedRoots::Invalid(format!("invalid PEM: {error}"));
+                    return self;
+                }
+            }
+        }
+        self.roots = if certificates.is_empty() {
+            TrustedRoots::Invalid("the PEM bundle holds no certificate".to_owned())
+        } else {
+            TrustedRoots::Only(certificates)
+        };
+        self
+    }
+
+    /// Verifies TLS with the operating system's trust store (feature `platform-verifier`).
+    /// Default: the bundled Mozilla roots.
+    #[cfg(feature = "platform-verifier")]
+    pub fn platform_roots(mut self) -> Self {
+        self.roots = TrustedRoots::Platform;
+        self
+    }
+
     /// Checks the configuration and builds the client.
     pub fn build(self) -> Result<crate::Client> {
         crate::Client::from_builder(self)
@@ -209,6 +262,26 @@ impl ClientBuilder {
             });
         }
         Ok(token)
+    }
+
+    /// Returns the TLS settings for ureq, or the reason the configured roots are invalid.
+    pub(crate) fn tls_config(&self) -> Result<ureq::tls::TlsConfig> {
+        let roots = match &self.roots {
+            TrustedRoots::Bundled => ureq::tls::RootCerts::WebPki,
+            #[cfg(feature = "platform-verifier")]
+            TrustedRoots::Platform => ureq::tls::RootCerts::PlatformVerifier,
+            TrustedRoots::Only(certificates) => certificates
+                .iter()
+                .map(|der| ureq::tls::Certificate::from_der(der).to_owned())
+                .collect::<Vec<_>>()
+                .into(),
+            TrustedRoots::Invalid(reason) => {
+                return Err(Error::Config {
+                    reason: format!("root certificates: {reason}"),
+                });
+            }
+        };
+        Ok(ureq::tls::TlsConfig::builder().root_certs(roots).build())
     }
 
     pub(crate) fn check_timeouts(&self) -> Result<()> {
@@ -318,6 +391,19 @@ mod tests {
         let builder = ClientBuilder::default().response_timeout(Duration::from_secs(10));
         assert!(builder.check_timeouts().is_err());
         assert!(ClientBuilder::default().check_timeouts().is_ok());
+    }
+
+    #[test]
+    fn invalid_root_bundles_fail_build() {
+        let empty = ClientBuilder::default()
+            .token("t")
+            .root_certificates_pem(b"no pem here");
+        assert!(matches!(empty.build(), Err(Error::Config { .. })));
+        let broken = b"-----BEGIN CERTIFICATE-----\n!!!\n-----END CERTIFICATE-----\n";
+        let broken = ClientBuilder::default()
+            .token("t")
+            .root_certificates_pem(broken);
+        assert!(matches!(broken.build(), Err(Error::Config { .. })));
     }
 
     #[test]

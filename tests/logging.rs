@@ -61,8 +61,16 @@ fn repeated_error_is_logged_once_with_count() {
         .map(|(_, line)| line)
         .collect();
     assert_eq!(warnings.len(), 2, "{warnings:#?}");
-    assert!(warnings[0].contains("attempt 1 failed, retrying"), "{}", warnings[0]);
-    assert!(warnings[1].contains("repeated 2 more times"), "{}", warnings[1]);
+    assert!(
+        warnings[0].contains("attempt 1 failed, retrying"),
+        "{}",
+        warnings[0]
+    );
+    assert!(
+        warnings[1].contains("repeated 2 more times"),
+        "{}",
+        warnings[1]
+    );
 
     let retries = lines
         .iter()
@@ -71,6 +79,9 @@ fn repeated_error_is_logged_once_with_count() {
     assert_eq!(retries, 3, "{lines:#?}");
     for attempt in 1..=3 {
         let tag = format!("attempt {attempt} ");
-        assert!(lines.iter().any(|(_, line)| line.contains(&tag)), "no line for {tag}");
+        assert!(
+            lines.iter().any(|(_, line)| line.contains(&tag)),
+            "no line for {tag}"
+        );
     }
 }
