@@ -53,6 +53,8 @@ mod client;
 mod config;
 mod envelope;
 mod error;
+#[doc(hidden)]
+pub mod fuzzing;
 mod mode;
 mod money;
 mod nonce;
