@@ -109,7 +109,11 @@ impl<T> Call<T> {
         &self.request
     }
 
-    pub(crate) fn from_request(request: Request) -> Call<T> {
+    /// Rebuilds a call from a stored [`Request`] (its JSON form), to resume the intention in
+    /// another process with the same nonce and body bytes. `T` must be the result type of the
+    /// endpoint the request was prepared for, such as [`Deposit`](crate::Deposit) for
+    /// [`Call::deposit`].
+    pub fn from_request(request: Request) -> Call<T> {
         Call {
             request,
             output: PhantomData,
