@@ -29,14 +29,23 @@
 //! Every request needs `Authorization: Bearer <token>`. `X-Nonce` names one intention (the
 //! sandbox makes a 32-hex one when it is missing) and `X-Async` picks the mode: `auto` or
 //! absent, `false` (sync) or `true` (async). The endpoints are `GET /api/ping`,
-//! `POST /api/deposit` and `GET /api/deposit-status?id=<id>`. A done call responds 200
+//! `POST /api/deposit`, `GET /api/deposit-status?id=<id>`,
+//! `GET /api/deposits?start=<S>&end=<E>[&status=<status>]`, `GET /api/user-info?euid=<EUID>`,
+//! `POST /api/pix2fa`, `POST /api/withdraw` and `GET /api/withdraw-status?id=<id>`.
+//! A done call responds 200
 //! `{"response": {...}, "async": false}`. A failed one responds with an error status and
 //! `{"response": {"errorMessage": "..."}, "async": false}`. A queued one responds 202
 //! `{"async": true, "urlResponse": "...", "expiration": "..."}`.
 //!
 //! Errors found in the request itself (bearer token, `X-Async` value, unknown endpoint or
-//! method, body that is not a JSON object, missing `id`) get a response at once and create no
-//! job. A nonce is bound to the method, target and body of its first request for the
+//! method, body that is not a JSON object, a missing or invalid query parameter) get a
+//! response at once and create no job. Body fields are checked when the job is performed, so
+//! an async caller gets their errors through `urlResponse`.
+//!
+//! `deposits` lists the deposits created in `[start, end)`, where a bound is a date
+//! `YYYY-MM-DD` (midnight at -03:00) or an RFC 3339 time, sorted by creation time then id.
+//! It returns at most 200 rows and, like the real API, gives no sign that more matched.
+//! `withdraw` takes a fee of 1 %, rounded up, and at least 100 cents. A nonce is bound to the method, target and body of its first request for the
 //! sandbox's life. Reusing it for another request gets 422 and does nothing, even after
 //! its job expired or was discarded.
 //!
@@ -55,12 +64,16 @@
 //! Request heads are limited to 64 KiB (431 beyond), bodies to 1 MiB (413 beyond), and
 //! `Transfer-Encoding` bodies are rejected with 411. Idle connections close after 30 s.
 
+mod controls;
 mod format;
 mod http;
 mod jobs;
+mod listing;
 mod routes;
 mod server;
 mod shared;
+mod users;
+mod withdrawals;
 mod work;
 
 use std::fmt;
@@ -80,6 +93,7 @@ pub struct SandboxBuilder {
     sync_window: Duration,
     async_lifetime: Duration,
     force_async_first: usize,
+    user_info_bare: bool,
 }
 
 impl Default for SandboxBuilder {
@@ -90,6 +104,7 @@ impl Default for SandboxBuilder {
             sync_window: Duration::from_secs(10),
             async_lifetime: Duration::from_secs(5 * 60),
             force_async_first: 0,
+            user_info_bare: false,
         }
     }
 }
@@ -131,6 +146,14 @@ impl SandboxBuilder {
         self
     }
 
+    /// Makes the sync `user-info` response the bare object, without the
+    /// `{"response": ..., "async": false}` envelope, because the real API's documentation shows
+    /// both shapes. Errors and urlResponse results are unchanged. Default: false.
+    pub fn user_info_bare(mut self, bare: bool) -> Self {
+        self.user_info_bare = bare;
+        self
+    }
+
     /// Binds both listeners on `127.0.0.1` and starts serving.
     ///
     /// # Errors
@@ -147,6 +170,7 @@ impl SandboxBuilder {
             sync_window: self.sync_window,
             async_lifetime: self.async_lifetime,
             force_async_first: self.force_async_first,
+            user_info_bare: self.user_info_bare,
             result_origin: format!("http://{results_addr}"),
             signature: format::random_hex32(),
         };
@@ -393,15 +417,33 @@ impl RecordedRequest {
     }
 }
 
-/// One deposit created by a `POST /api/deposit` job.
+/// One deposit, created by a `POST /api/deposit` job or by [`Sandbox::insert_deposit`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LedgerEntry {
     /// Deposit id: 32 lowercase hex digits.
     pub id: String,
+    /// `X-Nonce` of the job that created it, or `""` for [`Sandbox::insert_deposit`].
+    pub nonce: String,
+    /// `amountInCents` of the request, or the amount given to [`Sandbox::insert_deposit`].
+    pub amount_in_cents: i64,
+    /// Body of the request, as sent; empty for [`Sandbox::insert_deposit`].
+    pub request_body: Vec<u8>,
+}
+
+/// One withdrawal created by a `POST /api/withdraw` job.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct WithdrawalEntry {
+    /// Withdrawal id (`withdrawalId`): 32 lowercase hex digits.
+    pub id: String,
     /// `X-Nonce` of the job that created it.
     pub nonce: String,
-    /// `amountInCents` of the request.
-    pub amount_in_cents: i64,
+    /// `pixKey` of the request.
+    pub pix_key: String,
+    /// DePix amount the user must send, in cents, fee included.
+    pub deposit_amount_in_cents: i64,
+    /// BRL amount paid out to the Pix key, in cents.
+    pub payout_amount_in_cents: i64,
     /// Body of the request, as sent.
     pub request_body: Vec<u8>,
 }

@@ -19,6 +19,8 @@ pub(crate) struct Config {
     pub sync_window: Duration,
     pub async_lifetime: Duration,
     pub force_async_first: usize,
+    /// Whether a sync `user-info` response is the bare object, without the envelope.
+    pub user_info_bare: bool,
     /// `http://127.0.0.1:<port>` of the results listener.
     pub result_origin: String,
     /// The `sig` query value that urlResponse links carry.
