@@ -26,7 +26,7 @@ pub(crate) fn parse_bound(text: &str) -> Option<OffsetDateTime> {
     OffsetDateTime::parse(text, &Rfc3339).ok()
 }
 
-/// One deposit as the list sees it.
+/// The parts of a deposit that the list reads.
 pub(crate) struct Listed<'a> {
     pub id: &'a str,
     pub created_at: OffsetDateTime,

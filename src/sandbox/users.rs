@@ -17,8 +17,8 @@ pub(crate) struct UserRecord {
 }
 
 impl Default for UserRecord {
-    /// The record of an EUID the test never set: no volume, a 500.00 BRL daily maximum and
-    /// not blocked.
+    /// Returns the record of an EUID the test never set: no volume, a 500.00 BRL daily
+    /// maximum and not blocked.
     fn default() -> Self {
         UserRecord {
             daily_volume_in_cents: 0,
