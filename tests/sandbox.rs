@@ -2,11 +2,12 @@
 #![cfg(feature = "sandbox")]
 
 use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
+use std::net::{TcpListener, TcpStream};
+use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use depix::sandbox::{Action, LedgerEntry, Listener, Sandbox, SandboxBuilder};
+use depix::sandbox::{Action, LedgerEntry, Listener, Sandbox, SandboxBuilder, WebhookKind};
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 use time::macros::datetime;
@@ -1552,4 +1553,329 @@ fn inserted_deposit_is_in_ledger() {
 
     sandbox.set_deposit_status(&id, "brand_new_status");
     assert_eq!(deposit_status(&sandbox, &id)["status"], "brand_new_status");
+}
+
+/// One request the webhook receiver read.
+#[derive(Debug, Clone)]
+struct Received {
+    request_line: String,
+    headers: Vec<(String, String)>,
+    body: Vec<u8>,
+}
+
+impl Received {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(key, _)| key.eq_ignore_ascii_case(name))
+            .map(|(_, value)| value.as_str())
+    }
+
+    fn json(&self) -> Value {
+        serde_json::from_slice(&self.body).expect("webhook body is JSON")
+    }
+}
+
+/// A webhook receiver on 127.0.0.1 that responds to every request with one status.
+///
+/// It records a request before responding, so the record is there once a synchronous
+/// delivery has returned.
+struct Receiver {
+    addr: String,
+    received: Arc<Mutex<Vec<Received>>>,
+}
+
+impl Receiver {
+    fn start(status: u16) -> Receiver {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind the receiver");
+        let addr = listener.local_addr().expect("receiver address").to_string();
+        let received = Arc::new(Mutex::new(Vec::new()));
+        let log = Arc::clone(&received);
+        // The thread ends with the test process; it only ever serves loopback connections.
+        thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(stream) = stream else { continue };
+                Receiver::serve(stream, status, &log);
+            }
+        });
+        Receiver { addr, received }
+    }
+
+    fn serve(stream: TcpStream, status: u16, log: &Mutex<Vec<Received>>) {
+        stream
+            .set_read_timeout(Some(PATIENCE))
+            .expect("set read timeout");
+        let mut reader = BufReader::new(stream.try_clone().expect("clone the stream"));
+        let mut request_line = String::new();
+        if reader.read_line(&mut request_line).is_err() {
+            return;
+        }
+
+        let mut headers = Vec::new();
+        loop {
+            let mut line = String::new();
+            if reader.read_line(&mut line).is_err() || line.trim_end().is_empty() {
+                break;
+            }
+            let (name, value) = line.split_once(':').expect("header with a colon");
+            headers.push((name.to_string(), value.trim().to_string()));
+        }
+        let mut received = Received {
+            request_line: request_line.trim_end().to_string(),
+            headers,
+            body: Vec::new(),
+        };
+        let length: usize = received
+            .header("content-length")
+            .and_then(|value| value.parse().ok())
+            .unwrap_or(0);
+        received.body = vec![0; length];
+        reader
+            .read_exact(&mut received.body)
+            .expect("read the body");
+
+        log.lock().expect("receiver log").push(received);
+        let response = format!("HTTP/1.1 {status} Whatever\r\nContent-Length: 0\r\n\r\n");
+        let _ = (&stream).write_all(response.as_bytes());
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    fn received(&self) -> Vec<Received> {
+        self.received.lock().expect("receiver log").clone()
+    }
+}
+
+fn with_webhook(receiver: &Receiver) -> SandboxBuilder {
+    Sandbox::builder().webhook(receiver.url("/hooks/depix?tag=1"), "s3cret")
+}
+
+#[test]
+fn pay_deposit_sends_deposit_webhook() {
+    let receiver = Receiver::start(200);
+    let sandbox = start(with_webhook(&receiver));
+    let id = sandbox.insert_deposit(OffsetDateTime::now_utc(), 1_500, "pending");
+    let other = sandbox.insert_deposit(OffsetDateTime::now_utc(), 2_500, "pending");
+
+    sandbox.pay_deposit(&id);
+
+    let status = deposit_status(&sandbox, &id);
+    assert_eq!(status["status"], "depix_sent");
+    assert_eq!(status["payerName"], "PAYER NAME");
+    assert_eq!(status["payerTaxNumber"], "00000000000");
+    assert_eq!(status["payerEUID"], "EU000000000000000");
+    let bank_tx = status["bankTxId"].as_str().expect("bankTxId").to_string();
+    assert!(bank_tx.starts_with("fitbank_E"), "{bank_tx}");
+    let chain_tx = status["blockchainTxID"].as_str().expect("blockchainTxID");
+    assert!(is_lower_hex(chain_tx, 64), "{chain_tx}");
+
+    let received = receiver.received();
+    assert_eq!(received.len(), 1);
+    assert_eq!(received[0].request_line, "POST /hooks/depix?tag=1 HTTP/1.1");
+    assert_eq!(received[0].header("content-type"), Some("application/json"));
+    assert_eq!(received[0].header("authorization"), Some("Basic s3cret"));
+    let mut expected = status.clone();
+    expected["webhookType"] = json!("deposit");
+    assert_eq!(received[0].json(), expected);
+
+    let deliveries = sandbox.webhook_deliveries();
+    assert_eq!(deliveries.len(), 1);
+    assert_eq!(deliveries[0].kind, WebhookKind::Deposit);
+    assert_eq!(deliveries[0].kind.as_str(), "deposit");
+    assert_eq!(deliveries[0].status, Some(200));
+    assert_eq!(deliveries[0].body, received[0].body);
+
+    // Paying again keeps the transaction ids; another deposit gets its own.
+    sandbox.pay_deposit(&id);
+    assert_eq!(deposit_status(&sandbox, &id)["bankTxId"], bank_tx.as_str());
+    sandbox.pay_deposit(&other);
+    assert_ne!(
+        deposit_status(&sandbox, &other)["bankTxId"],
+        bank_tx.as_str()
+    );
+    assert_eq!(sandbox.webhook_deliveries().len(), 3);
+}
+
+#[test]
+fn expire_and_refund_send_webhooks() {
+    let receiver = Receiver::start(204);
+    let sandbox = start(with_webhook(&receiver));
+    let expiring = sandbox.insert_deposit(OffsetDateTime::now_utc(), 100, "pending");
+    let refunding = sandbox.insert_deposit(OffsetDateTime::now_utc(), 200, "depix_sent");
+
+    sandbox.expire_deposit(&expiring);
+    sandbox.refund_deposit(&refunding);
+    sandbox.set_deposit_status(&expiring, "canceled");
+
+    assert_eq!(deposit_status(&sandbox, &refunding)["status"], "refunded");
+    let bodies: Vec<Value> = receiver.received().iter().map(Received::json).collect();
+    assert_eq!(bodies.len(), 2, "set_deposit_status sends no webhook");
+    assert_eq!(bodies[0]["qrId"], expiring.as_str());
+    assert_eq!(bodies[0]["status"], "expired");
+    assert_eq!(bodies[0]["webhookType"], "deposit");
+    assert_eq!(bodies[1]["qrId"], refunding.as_str());
+    assert_eq!(bodies[1]["status"], "refunded");
+    let statuses: Vec<Option<u16>> = sandbox
+        .webhook_deliveries()
+        .iter()
+        .map(|delivery| delivery.status)
+        .collect();
+    assert_eq!(statuses, [Some(204), Some(204)]);
+}
+
+#[test]
+fn set_withdraw_status_sends_webhook() {
+    let receiver = Receiver::start(200);
+    let sandbox = start(with_webhook(&receiver));
+    let body = json!({"pixKey": "key", "payoutAmountInCents": 5_000});
+    withdraw(&sandbox, "w1", body).run();
+    let id = sandbox.withdrawals()[0].id.clone();
+
+    sandbox.set_withdraw_status(&id, "sent");
+
+    let reply = Call::new(&sandbox, "GET", &format!("/api/withdraw-status?id={id}")).run();
+    let status = reply.json()["response"].clone();
+    assert_eq!(status["status"], "sent");
+    let received = receiver.received();
+    assert_eq!(received.len(), 1);
+    let mut expected = status.clone();
+    expected["webhookType"] = json!("withdraw");
+    assert_eq!(received[0].json(), expected);
+    assert_eq!(sandbox.webhook_deliveries()[0].kind, WebhookKind::Withdraw);
+}
+
+#[test]
+fn deliver_med_sends_med_webhook() {
+    let receiver = Receiver::start(200);
+    let sandbox = start(with_webhook(&receiver));
+    let id = sandbox.insert_deposit(OffsetDateTime::now_utc(), 100, "pending");
+    sandbox.pay_deposit(&id);
+    let paid = deposit_status(&sandbox, &id);
+
+    sandbox.deliver_med(&id);
+
+    let received = receiver.received();
+    assert_eq!(received.len(), 2);
+    let med = received[1].json();
+    assert_eq!(med["webhookType"], "med");
+    assert_eq!(med["qrId"], id.as_str());
+    assert_eq!(med["bankTxId"], paid["bankTxId"]);
+    assert_eq!(med["blockchainTxID"], paid["blockchainTxID"]);
+    assert_eq!(med["euid"], "EU000000000000000");
+    assert_eq!(med["name"], "PAYER NAME");
+    assert_eq!(med["partnerId"], "sandbox_partner");
+    assert_eq!(med["principalValueInCents"], "100", "a JSON string");
+    assert_eq!(med["taxNumber"], "00000000000");
+    let report = med["creationDateReport"]
+        .as_str()
+        .expect("creationDateReport");
+    assert!(report.ends_with("-03:00"), "{report}");
+    assert_eq!(med.as_object().expect("an object").len(), 10, "{med}");
+    assert_eq!(sandbox.webhook_deliveries()[1].kind, WebhookKind::Med);
+    assert_eq!(deposit_status(&sandbox, &id), paid, "MED changes nothing");
+}
+
+#[test]
+fn failed_deliveries_are_recorded_once() {
+    let failing = Receiver::start(500);
+    let sandbox = start(with_webhook(&failing));
+    let id = sandbox.insert_deposit(OffsetDateTime::now_utc(), 100, "pending");
+    sandbox.expire_deposit(&id);
+    let deliveries = sandbox.webhook_deliveries();
+    assert_eq!(deliveries.len(), 1, "no retry");
+    assert_eq!(deliveries[0].status, Some(500));
+    assert_eq!(failing.received().len(), 1);
+
+    // A loopback port with no listener: bind one, note its port, close it.
+    let closed = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = closed.local_addr().expect("address").port();
+    drop(closed);
+    let unreachable = start(Sandbox::builder().webhook(format!("http://127.0.0.1:{port}/"), "s"));
+    let id = unreachable.insert_deposit(OffsetDateTime::now_utc(), 100, "pending");
+    unreachable.expire_deposit(&id);
+    assert_eq!(deposit_status(&unreachable, &id)["status"], "expired");
+    let deliveries = unreachable.webhook_deliveries();
+    assert_eq!(deliveries.len(), 1, "no retry");
+    assert_eq!(deliveries[0].status, None);
+}
+
+#[test]
+fn webhook_duplicates_sends_twice() {
+    let receiver = Receiver::start(200);
+    let sandbox = start(with_webhook(&receiver).webhook_duplicates(true));
+    let id = sandbox.insert_deposit(OffsetDateTime::now_utc(), 100, "pending");
+    sandbox.pay_deposit(&id);
+    let received = receiver.received();
+    assert_eq!(received.len(), 2);
+    assert_eq!(received[0].body, received[1].body);
+    assert_eq!(sandbox.webhook_deliveries().len(), 2);
+}
+
+#[test]
+fn localhost_webhook_url_is_loopback() {
+    let receiver = Receiver::start(200);
+    let port = receiver
+        .addr
+        .rsplit_once(':')
+        .expect("a port")
+        .1
+        .to_string();
+    let url = format!("http://localhost:{port}/hook");
+    let sandbox = start(Sandbox::builder().webhook(url, "s"));
+    let id = sandbox.insert_deposit(OffsetDateTime::now_utc(), 100, "pending");
+    sandbox.expire_deposit(&id);
+    assert_eq!(sandbox.webhook_deliveries()[0].status, Some(200));
+    let received = receiver.received();
+    assert_eq!(
+        received[0].header("host"),
+        Some(format!("localhost:{port}").as_str())
+    );
+}
+
+#[test]
+fn non_loopback_webhook_url_is_rejected() {
+    // These URLs are only parsed: start() rejects them before binding or connecting.
+    for url in [
+        "http://example.com/hook",
+        "http://192.0.2.1:8080/hook",
+        "http://127.0.0.1.example.com/",
+        "http://127.0.0.1:80@example.com/",
+        "https://127.0.0.1:8443/hook",
+        "http://[::1]:8080/",
+    ] {
+        let error = Sandbox::builder().webhook(url, "s").start().expect_err(url);
+        assert_eq!(error.kind(), std::io::ErrorKind::InvalidInput, "{url}");
+        assert!(error.to_string().contains("127.0.0.1"), "{error}");
+    }
+    let builder = Sandbox::builder().webhook("http://127.0.0.1:1/", "s3cret");
+    assert!(
+        !format!("{builder:?}").contains("s3cret"),
+        "secret in Debug"
+    );
+}
+
+#[test]
+fn controls_without_webhook_deliver_nothing() {
+    let sandbox = Sandbox::start().expect("start the sandbox");
+    let id = sandbox.insert_deposit(OffsetDateTime::now_utc(), 100, "pending");
+    sandbox.pay_deposit(&id);
+    sandbox.deliver_med(&id);
+    assert_eq!(deposit_status(&sandbox, &id)["status"], "depix_sent");
+    assert!(sandbox.webhook_deliveries().is_empty());
+}
+
+#[test]
+#[should_panic(expected = "deliver_med: no deposit with id")]
+fn med_for_unknown_deposit_panics() {
+    let sandbox = Sandbox::start().expect("start the sandbox");
+    sandbox.deliver_med("nope");
+}
+
+#[test]
+#[should_panic(expected = "set_withdraw_status: no withdrawal with id")]
+fn withdraw_status_of_unknown_id_panics() {
+    let sandbox = Sandbox::start().expect("start the sandbox");
+    sandbox.set_withdraw_status("nope", "sent");
 }

@@ -49,6 +49,16 @@
 //! sandbox's life. Reusing it for another request gets 422 and does nothing, even after
 //! its job expired or was discarded.
 //!
+//! # Test controls and webhooks
+//!
+//! Methods on [`Sandbox`] stage data ([`Sandbox::insert_deposit`], [`Sandbox::set_user`],
+//! [`Sandbox::set_pix2fa_code`] and others) and move deposits and withdrawals along
+//! ([`Sandbox::pay_deposit`], [`Sandbox::expire_deposit`], [`Sandbox::refund_deposit`],
+//! [`Sandbox::set_withdraw_status`], [`Sandbox::deliver_med`]). With
+//! [`SandboxBuilder::webhook`] set, the methods that move data along send a webhook to a
+//! loopback URL before they return, and [`Sandbox::webhook_deliveries`] records each
+//! attempt.
+//!
 //! # Results listener
 //!
 //! `GET /api-response/<nonce>?sv=2025-01-01&sig=<secret>` returns a done job's inner object
@@ -73,6 +83,7 @@ mod routes;
 mod server;
 mod shared;
 mod users;
+mod webhooks;
 mod withdrawals;
 mod work;
 
@@ -84,6 +95,7 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use self::shared::{Config, Shared};
+use self::webhooks::WebhookSettings;
 
 /// Settings of a [`Sandbox`], started with [`SandboxBuilder::start`].
 #[derive(Debug, Clone)]
@@ -94,6 +106,8 @@ pub struct SandboxBuilder {
     async_lifetime: Duration,
     force_async_first: usize,
     user_info_bare: bool,
+    webhook: Option<WebhookSettings>,
+    webhook_duplicates: bool,
 }
 
 impl Default for SandboxBuilder {
@@ -105,6 +119,8 @@ impl Default for SandboxBuilder {
             async_lifetime: Duration::from_secs(5 * 60),
             force_async_first: 0,
             user_info_bare: false,
+            webhook: None,
+            webhook_duplicates: false,
         }
     }
 }
@@ -154,12 +170,44 @@ impl SandboxBuilder {
         self
     }
 
+    /// Sets where webhooks go and the secret they carry as `Authorization: Basic <secret>`
+    /// (verbatim, not base64, as Eulen sends it). Default: no webhooks.
+    ///
+    /// The URL must be `http://127.0.0.1:<port>/<path>` or `http://localhost:<port>/<path>`,
+    /// else [`SandboxBuilder::start`] fails, so a test cannot make the sandbox reach another
+    /// host. `localhost` is mapped to 127.0.0.1 without a name lookup. The test controls
+    /// that change a deposit or withdrawal (such as [`Sandbox::pay_deposit`]) deliver
+    /// synchronously, within 15 s, and record every attempt in
+    /// [`Sandbox::webhook_deliveries`]. A failed delivery is not retried.
+    pub fn webhook(mut self, url: impl Into<String>, secret: impl Into<String>) -> Self {
+        self.webhook = Some(WebhookSettings {
+            url: url.into(),
+            secret: secret.into(),
+        });
+        self
+    }
+
+    /// Sends every webhook twice in a row, as a real provider may, so tests can check that
+    /// the receiver ignores duplicates. Both attempts are recorded. Default: false.
+    pub fn webhook_duplicates(mut self, duplicates: bool) -> Self {
+        self.webhook_duplicates = duplicates;
+        self
+    }
+
     /// Binds both listeners on `127.0.0.1` and starts serving.
     ///
     /// # Errors
     ///
-    /// Returns the error of binding a listener or of spawning a thread.
+    /// Returns an error of kind [`io::ErrorKind::InvalidInput`] for a webhook URL that is not
+    /// on loopback or a webhook secret with control characters, checked before anything is
+    /// bound or sent. Otherwise returns the error of binding a listener or of spawning a
+    /// thread.
     pub fn start(self) -> io::Result<Sandbox> {
+        let webhook = self
+            .webhook
+            .as_ref()
+            .map(webhooks::parse_target)
+            .transpose()?;
         let api = TcpListener::bind("127.0.0.1:0")?;
         let results = TcpListener::bind("127.0.0.1:0")?;
         let api_addr = api.local_addr()?;
@@ -171,6 +219,8 @@ impl SandboxBuilder {
             async_lifetime: self.async_lifetime,
             force_async_first: self.force_async_first,
             user_info_bare: self.user_info_bare,
+            webhook,
+            webhook_duplicates: self.webhook_duplicates,
             result_origin: format!("http://{results_addr}"),
             signature: format::random_hex32(),
         };
@@ -446,4 +496,40 @@ pub struct WithdrawalEntry {
     pub payout_amount_in_cents: i64,
     /// Body of the request, as sent.
     pub request_body: Vec<u8>,
+}
+
+/// The type of a webhook, sent as its `webhookType`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum WebhookKind {
+    /// `deposit`: a deposit's status changed.
+    Deposit,
+    /// `withdraw`: a withdrawal's status changed.
+    Withdraw,
+    /// `med`: a payer disputed a paid deposit (MED, the Pix special return mechanism).
+    Med,
+}
+
+impl WebhookKind {
+    /// Returns the `webhookType` value: `"deposit"`, `"withdraw"` or `"med"`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WebhookKind::Deposit => "deposit",
+            WebhookKind::Withdraw => "withdraw",
+            WebhookKind::Med => "med",
+        }
+    }
+}
+
+/// One webhook delivery attempt, as [`Sandbox::webhook_deliveries`] returns it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct WebhookDelivery {
+    /// The webhook's type.
+    pub kind: WebhookKind,
+    /// JSON body as sent.
+    pub body: Vec<u8>,
+    /// HTTP status of the receiver's response, or `None` when connecting, sending or reading
+    /// the status line failed or timed out.
+    pub status: Option<u16>,
 }

@@ -36,6 +36,8 @@ pub(crate) struct Ledger {
     entries: Vec<LedgerEntry>,
     pub withdrawals: Withdrawals,
     pub users: Users,
+    /// Number of `bankTxId` values made so far, which keeps each one unique.
+    bank_tx_count: u64,
 }
 
 impl Ledger {
@@ -190,6 +192,19 @@ impl Ledger {
     /// Returns the deposit's status object for changing, or `None` for an unknown id.
     pub fn status_mut(&mut self, id: &str) -> Option<&mut Map<String, Value>> {
         self.deposits.get_mut(id).map(|deposit| &mut deposit.status)
+    }
+
+    /// Returns a new `bankTxId`, unique within this sandbox: `fitbank_` and a Pix end-to-end
+    /// id, whose 32 characters are `E`, an 8-digit ISPB, `yyyyMMddHHmm` in UTC and 11 more.
+    pub fn next_bank_tx_id(&mut self, now: OffsetDateTime) -> String {
+        self.bank_tx_count += 1;
+        let minute = now
+            .to_offset(time::UtcOffset::UTC)
+            .format(time::macros::format_description!(
+                "[year][month][day][hour][minute]"
+            ))
+            .expect("formatting a valid time");
+        format!("fitbank_E00000000{minute}{:011}", self.bank_tx_count)
     }
 
     /// Sets the code that `pix2fa` accepts for a deposit; returns `false` for an unknown id.
