@@ -57,7 +57,8 @@
 //! [`Sandbox::set_withdraw_status`], [`Sandbox::deliver_med`]). With
 //! [`SandboxBuilder::webhook`] set, the methods that move data along send a webhook to a
 //! loopback URL before they return, and [`Sandbox::webhook_deliveries`] records each
-//! attempt.
+//! attempt. API calls send no webhooks, so a pix2FA code verified through
+//! `POST /api/pix2fa` sends none either.
 //!
 //! # Results listener
 //!

@@ -148,6 +148,9 @@ impl Ledger {
     ///
     /// The checks run in this order: the deposit exists (else 404), it is in
     /// `pending_pix2fa`, and the code matches. A failed check changes nothing.
+    ///
+    /// NOTE: no deposit webhook is sent, because jobs run under the state lock and a
+    /// delivery must not. A test that needs it can call `Sandbox::pay_deposit` afterwards.
     fn verify_pix2fa(&mut self, body: &Map<String, Value>) -> Outcome {
         let Some(id) = body.get("qrId").and_then(Value::as_str) else {
             return api_error(400, "missing qrId: expected a string");
