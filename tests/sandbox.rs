@@ -2,12 +2,15 @@
 #![cfg(feature = "sandbox")]
 
 use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
+use std::net::{TcpListener, TcpStream};
+use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use depix::sandbox::{Action, LedgerEntry, Listener, Sandbox, SandboxBuilder};
+use depix::sandbox::{Action, LedgerEntry, Listener, Sandbox, SandboxBuilder, WebhookKind};
 use serde_json::{Value, json};
+use time::OffsetDateTime;
+use time::macros::datetime;
 
 /// Generous bound for waits that only a broken sandbox would reach.
 const PATIENCE: Duration = Duration::from_secs(10);
@@ -163,18 +166,18 @@ fn split_url(url: &str) -> (String, String) {
 struct Call<'a> {
     sandbox: &'a Sandbox,
     method: &'a str,
-    path: &'a str,
+    path: String,
     nonce: Option<&'a str>,
     mode: Option<&'a str>,
     body: Vec<u8>,
 }
 
 impl<'a> Call<'a> {
-    fn new(sandbox: &'a Sandbox, method: &'a str, path: &'a str) -> Self {
+    fn new(sandbox: &'a Sandbox, method: &'a str, path: &str) -> Self {
         Call {
             sandbox,
             method,
-            path,
+            path: path.to_string(),
             nonce: None,
             mode: None,
             body: Vec::new(),
@@ -210,7 +213,7 @@ impl<'a> Call<'a> {
     fn send_on(&self, conn: &mut Conn) {
         let headers = self.headers();
         let borrowed: Vec<(&str, &str)> = headers.iter().map(|(k, v)| (*k, v.as_str())).collect();
-        conn.send(self.method, self.path, &borrowed, &self.body);
+        conn.send(self.method, &self.path, &borrowed, &self.body);
     }
 
     fn run(&self) -> Reply {
@@ -606,7 +609,7 @@ fn request_errors_are_answered_at_once() {
         "invalid JSON body"
     );
 
-    let unknown = Call::new(&sandbox, "GET", "/api/withdraw").nonce("n").run();
+    let unknown = Call::new(&sandbox, "GET", "/api/nothing").nonce("n").run();
     assert_eq!(unknown.status, 404);
     assert_eq!(
         unknown.json()["response"]["errorMessage"],
@@ -962,4 +965,917 @@ fn drop_stops_listeners_and_waiting_calls() {
     assert!(idle.is_closed());
     assert!(TcpStream::connect(&addr).is_err());
     assert!(TcpStream::connect(&results).is_err());
+}
+
+/// Sends a call in async mode and returns its urlResponse result once the job is done.
+fn async_result(call: Call<'_>) -> Reply {
+    let queued = call.mode("true").run();
+    assert_eq!(queued.status, 202, "{}", queued.text());
+    let url = queued.json()["urlResponse"]
+        .as_str()
+        .expect("urlResponse")
+        .to_string();
+    let started = Instant::now();
+    loop {
+        let result = get_url(&url, &[]);
+        if result.status != 404 {
+            return result;
+        }
+        assert!(started.elapsed() < PATIENCE, "job never done: {url}");
+        thread::sleep(Duration::from_millis(10));
+    }
+}
+
+fn list<'a>(sandbox: &'a Sandbox, query: &str) -> Call<'a> {
+    Call::new(sandbox, "GET", &format!("/api/deposits?{query}"))
+}
+
+fn error_message(reply: &Reply) -> String {
+    reply.json()["response"]["errorMessage"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no errorMessage in {}", reply.text()))
+        .to_string()
+}
+
+fn row_ids(rows: &Value) -> Vec<String> {
+    rows.as_array()
+        .expect("rows are an array")
+        .iter()
+        .map(|row| row["qrId"].as_str().expect("qrId").to_string())
+        .collect()
+}
+
+#[test]
+fn deposits_list_caps_at_200_sorted() {
+    let sandbox = Sandbox::start().expect("start the sandbox");
+    let base = datetime!(2026-03-20 12:00 UTC);
+    // 1,000 deposits at 500 distinct times, inserted newest first, two per time.
+    let mut expected = Vec::new();
+    for i in (0..1_000).rev() {
+        let created_at = base + time::Duration::seconds(i / 2);
+        let id = sandbox.insert_deposit(created_at, 100 + i, "pending");
+        expected.push((created_at, id));
+    }
+    expected.sort();
+
+    let reply = list(&sandbox, "start=2026-03-20&end=2026-03-21").run();
+    assert_eq!(reply.status, 200);
+    let body = reply.json();
+    assert_eq!(body["async"], false);
+    let rows = &body["response"];
+    let ids = row_ids(rows);
+    assert_eq!(ids.len(), 200);
+    let first_200: Vec<String> = expected
+        .iter()
+        .take(200)
+        .map(|(_, id)| id.clone())
+        .collect();
+    assert_eq!(ids, first_200, "ascending by time, ties by id");
+    assert_eq!(
+        rows[0],
+        json!({"qrId": first_200[0], "status": "pending", "bankTxId": null})
+    );
+}
+
+#[test]
+fn deposits_list_date_bounds_at_brasilia_midnight() {
+    let sandbox = Sandbox::start().expect("start the sandbox");
+    let before = sandbox.insert_deposit(datetime!(2026-03-20 02:59:59 UTC), 100, "pending");
+    let first = sandbox.insert_deposit(datetime!(2026-03-20 03:00 UTC), 100, "pending");
+    let last = sandbox.insert_deposit(datetime!(2026-03-21 02:59:59.999 UTC), 100, "pending");
+    let after = sandbox.insert_deposit(datetime!(2026-03-21 03:00 UTC), 100, "pending");
+
+    let rows = list(&sandbox, "start=2026-03-20&end=2026-03-21")
+        .run()
+        .json()["response"]
+        .clone();
+    assert_eq!(row_ids(&rows), [first.clone(), last.clone()]);
+
+    let whole = list(&sandbox, "start=2026-03-19&end=2026-03-22")
+        .run()
+        .json()["response"]
+        .clone();
+    assert_eq!(row_ids(&whole), [before, first, last, after]);
+}
+
+#[test]
+fn deposits_list_rfc3339_bounds() {
+    let sandbox = Sandbox::start().expect("start the sandbox");
+    let early = sandbox.insert_deposit(datetime!(2026-03-20 10:00 UTC), 100, "pending");
+    let middle = sandbox.insert_deposit(datetime!(2026-03-20 10:00:00.5 UTC), 100, "pending");
+    let late = sandbox.insert_deposit(datetime!(2026-03-20 11:00 UTC), 100, "pending");
+
+    // 12:00:00.5+02:00 is 10:00:00.5 UTC: start is inclusive, end exclusive.
+    let query = "start=2026-03-20T12:00:00.5%2B02:00&end=2026-03-20T08:00:00-03:00";
+    let rows = list(&sandbox, query).run().json()["response"].clone();
+    assert_eq!(row_ids(&rows), [middle.as_str()]);
+
+    let zulu = "start=2026-03-20T10:00:00Z&end=2026-03-20T11:00:00.001Z";
+    let rows = list(&sandbox, zulu).run().json()["response"].clone();
+    assert_eq!(row_ids(&rows), [early, middle, late]);
+}
+
+#[test]
+fn deposits_list_status_filter_and_bank_tx() {
+    let sandbox = Sandbox::start().expect("start the sandbox");
+    let at = datetime!(2026-03-20 12:00 UTC);
+    let pending = sandbox.insert_deposit(at, 100, "pending");
+    let sent = sandbox.insert_deposit(at + time::Duration::SECOND, 200, "pending");
+    sandbox.set_deposit_status(&sent, "depix_sent");
+    sandbox.update_deposit(&sent, json!({"bankTxId": "fitbank_E1"}));
+    let odd = sandbox.insert_deposit(at + time::Duration::MINUTE, 300, "some_new_status");
+
+    let all = list(&sandbox, "start=2026-03-20&end=2026-03-21")
+        .run()
+        .json()["response"]
+        .clone();
+    assert_eq!(
+        all,
+        json!([
+            {"qrId": pending, "status": "pending", "bankTxId": null},
+            {"qrId": sent, "status": "depix_sent", "bankTxId": "fitbank_E1"},
+            {"qrId": odd, "status": "some_new_status", "bankTxId": null},
+        ])
+    );
+
+    let only_sent = list(
+        &sandbox,
+        "start=2026-03-20&end=2026-03-21&status=depix_sent",
+    )
+    .run();
+    assert_eq!(row_ids(&only_sent.json()["response"]), [sent]);
+    let unknown = list(
+        &sandbox,
+        "start=2026-03-20&end=2026-03-21&status=some_new_status",
+    )
+    .run();
+    assert_eq!(row_ids(&unknown.json()["response"]), [odd]);
+    let none = list(&sandbox, "start=2026-03-20&end=2026-03-21&status=expired").run();
+    assert_eq!(none.json()["response"], json!([]));
+    let empty_filter = list(&sandbox, "start=2026-03-20&end=2026-03-21&status=").run();
+    assert_eq!(row_ids(&empty_filter.json()["response"]).len(), 3);
+}
+
+#[test]
+fn deposits_list_parameter_errors() {
+    let sandbox = Sandbox::start().expect("start the sandbox");
+    let cases = [
+        ("end=2026-03-21", "missing query parameter start"),
+        ("start=2026-03-20", "missing query parameter end"),
+        ("start=&end=2026-03-21", "missing query parameter start"),
+        (
+            "start=yesterday&end=2026-03-21",
+            "invalid query parameter start",
+        ),
+        (
+            "start=2026-03-20&end=2026-02-30",
+            "invalid query parameter end",
+        ),
+        // An unencoded + decodes to a space, as in any query string.
+        (
+            "start=2026-03-20T00:00:00+00:00&end=2026-03-21",
+            "invalid query parameter start",
+        ),
+        (
+            "start=2026-03-21&end=2026-03-21",
+            "end must be later than start",
+        ),
+        (
+            "start=2026-03-21&end=2026-03-20",
+            "end must be later than start",
+        ),
+    ];
+    for (query, expected) in cases {
+        let reply = list(&sandbox, query).nonce("list-1").run();
+        assert_eq!(reply.status, 400, "{query}");
+        let message = error_message(&reply);
+        assert!(message.contains(expected), "{query}: {message}");
+    }
+    // None of them bound the nonce to a job.
+    let valid = list(&sandbox, "start=2026-03-20&end=2026-03-21")
+        .nonce("list-1")
+        .run();
+    assert_eq!(valid.status, 200);
+}
+
+#[test]
+fn deposits_list_includes_api_deposits_async() {
+    let sandbox = Sandbox::start().expect("start the sandbox");
+    let before = OffsetDateTime::now_utc() - time::Duration::MINUTE;
+    deposit(&sandbox, "dep-1", 500).run();
+    let after = OffsetDateTime::now_utc() + time::Duration::MINUTE;
+    let id = sandbox.ledger()[0].id.clone();
+
+    let query = format!(
+        "start={}&end={}",
+        before.unix_timestamp_nanos() / 1_000_000_000,
+        after.unix_timestamp_nanos() / 1_000_000_000
+    );
+    // Unix seconds are not a valid bound.
+    assert_eq!(list(&sandbox, &query).run().status, 400);
+
+    let format = time::format_description::well_known::Rfc3339;
+    let query = format!(
+        "start={}&end={}",
+        before.format(&format).expect("format"),
+        after.format(&format).expect("format")
+    );
+    let result = async_result(list(&sandbox, &query));
+    assert_eq!(result.status, 200);
+    assert_eq!(
+        result.json(),
+        json!([{"qrId": id, "status": "pending", "bankTxId": null}]),
+        "bare array through urlResponse"
+    );
+}
+
+#[test]
+fn user_info_defaults_and_records() {
+    let sandbox = Sandbox::start().expect("start the sandbox");
+    let unknown = Call::new(&sandbox, "GET", "/api/user-info?euid=EU000000000000001").run();
+    assert_eq!(unknown.status, 200);
+    let body = unknown.json();
+    assert_eq!(body["async"], false);
+    let info = &body["response"];
+    assert_eq!(info["dailyVolumeInCents"], 0);
+    assert_eq!(info["maxDailyInCents"], 50_000);
+    assert_eq!(info["isBlocked"], false);
+
+    let reset = info["dailyLimitResetTime"].as_str().expect("reset time");
+    assert!(reset.ends_with("T00:00:00-03:00"), "{reset}");
+    let format = time::format_description::well_known::Rfc3339;
+    let reset = OffsetDateTime::parse(reset, &format).expect("RFC 3339");
+    let now = OffsetDateTime::now_utc();
+    assert!(reset > now, "reset {reset} is not after {now}");
+    assert!(
+        reset <= now + time::Duration::DAY,
+        "reset {reset} is over a day away"
+    );
+
+    sandbox.set_user("EU000000000000001", 12_345, 100_000, true);
+    let set = Call::new(&sandbox, "GET", "/api/user-info?euid=EU000000000000001").run();
+    let info = &set.json()["response"];
+    assert_eq!(info["dailyVolumeInCents"], 12_345);
+    assert_eq!(info["maxDailyInCents"], 100_000);
+    assert_eq!(info["isBlocked"], true);
+
+    let other = Call::new(&sandbox, "GET", "/api/user-info?euid=EU000000000000002").run();
+    assert_eq!(other.json()["response"]["isBlocked"], false);
+
+    let missing = Call::new(&sandbox, "GET", "/api/user-info").run();
+    assert_eq!(missing.status, 400);
+    assert_eq!(error_message(&missing), "missing query parameter euid");
+}
+
+#[test]
+fn user_info_bare_and_async() {
+    let sandbox = start(Sandbox::builder().user_info_bare(true));
+    sandbox.set_user("EU1", 10, 20, false);
+    let bare = Call::new(&sandbox, "GET", "/api/user-info?euid=EU1").run();
+    assert_eq!(bare.status, 200);
+    let body = bare.json();
+    assert_eq!(body["dailyVolumeInCents"], 10);
+    assert_eq!(body["maxDailyInCents"], 20);
+    assert!(body.get("response").is_none(), "no envelope: {body}");
+
+    // Errors keep the envelope.
+    let missing = Call::new(&sandbox, "GET", "/api/user-info?euid=").run();
+    assert_eq!(error_message(&missing), "missing query parameter euid");
+
+    let result = async_result(Call::new(&sandbox, "GET", "/api/user-info?euid=EU1"));
+    assert_eq!(result.status, 200);
+    assert_eq!(result.json()["maxDailyInCents"], 20);
+
+    let enveloped = start(Sandbox::builder());
+    let result = async_result(Call::new(&enveloped, "GET", "/api/user-info?euid=EU1"));
+    assert_eq!(result.json()["maxDailyInCents"], 50_000);
+}
+
+fn pix2fa<'a>(sandbox: &'a Sandbox, nonce: &'a str, id: &str, code: &str) -> Call<'a> {
+    Call::new(sandbox, "POST", "/api/pix2fa")
+        .nonce(nonce)
+        .body(json!({ "pixTwoFactorCode": code, "qrId": id }))
+}
+
+fn deposit_status(sandbox: &Sandbox, id: &str) -> Value {
+    let reply = Call::new(sandbox, "GET", &format!("/api/deposit-status?id={id}")).run();
+    assert_eq!(reply.status, 200, "{}", reply.text());
+    reply.json()["response"].clone()
+}
+
+#[test]
+fn pix2fa_verifies_code() {
+    let sandbox = Sandbox::start().expect("start the sandbox");
+    let now = OffsetDateTime::now_utc();
+    let plain = sandbox.insert_deposit(now, 100, "pending_pix2fa");
+    let with_tx = sandbox.insert_deposit(now, 100, "pending_pix2fa");
+    sandbox.update_deposit(&with_tx, json!({"bankTxId": "fitbank_E42"}));
+    sandbox.set_pix2fa_code(&with_tx, "654321");
+
+    let reply = pix2fa(&sandbox, "p1", &plain, "123456").mode("false").run();
+    assert_eq!(reply.status, 200);
+    assert_eq!(
+        reply.json(),
+        json!({"response": {"message": format!("Transaction ID {plain} verified pix2FA code successfully.")}, "async": false})
+    );
+    assert_eq!(deposit_status(&sandbox, &plain)["status"], "depix_sent");
+
+    let default_code = pix2fa(&sandbox, "p2", &with_tx, "123456").run();
+    assert_eq!(default_code.status, 400);
+    assert_eq!(error_message(&default_code), "invalid pix2FA code");
+    assert_eq!(
+        deposit_status(&sandbox, &with_tx)["status"],
+        "pending_pix2fa"
+    );
+
+    let result = async_result(pix2fa(&sandbox, "p3", &with_tx, "654321"));
+    assert_eq!(result.status, 200);
+    assert_eq!(
+        result.json(),
+        json!({"message": "Transaction ID fitbank_E42 verified pix2FA code successfully."})
+    );
+    assert_eq!(deposit_status(&sandbox, &with_tx)["status"], "depix_sent");
+}
+
+#[test]
+fn pix2fa_errors() {
+    let sandbox = Sandbox::start().expect("start the sandbox");
+    let pending = sandbox.insert_deposit(OffsetDateTime::now_utc(), 100, "pending");
+
+    let unknown = pix2fa(&sandbox, "e1", "0123", "123456").run();
+    assert_eq!(unknown.status, 404);
+    assert_eq!(error_message(&unknown), "deposit 0123 not found");
+
+    let not_waiting = pix2fa(&sandbox, "e2", &pending, "123456").run();
+    assert_eq!(not_waiting.status, 400);
+    assert_eq!(
+        error_message(&not_waiting),
+        "deposit is not waiting for a pix2FA code"
+    );
+    assert_eq!(deposit_status(&sandbox, &pending)["status"], "pending");
+
+    let numeric = Call::new(&sandbox, "POST", "/api/pix2fa")
+        .nonce("e3")
+        .body(json!({"pixTwoFactorCode": 123456, "qrId": pending}))
+        .run();
+    assert_eq!(numeric.status, 400);
+    assert_eq!(
+        error_message(&numeric),
+        "missing pixTwoFactorCode: expected a string"
+    );
+
+    let no_id = Call::new(&sandbox, "POST", "/api/pix2fa")
+        .nonce("e4")
+        .body(json!({"pixTwoFactorCode": "123456"}))
+        .run();
+    assert_eq!(error_message(&no_id), "missing qrId: expected a string");
+
+    let array = Call::new(&sandbox, "POST", "/api/pix2fa")
+        .nonce("e5")
+        .body(json!(["123456"]))
+        .run();
+    assert_eq!(array.status, 400);
+    assert_eq!(error_message(&array), "request body must be a JSON object");
+
+    let async_error = async_result(pix2fa(&sandbox, "e6", "0123", "123456"));
+    assert_eq!(async_error.status, 200);
+    assert_eq!(
+        async_error.json(),
+        json!({"errorMessage": "deposit 0123 not found"})
+    );
+}
+
+fn withdraw<'a>(sandbox: &'a Sandbox, nonce: &'a str, body: Value) -> Call<'a> {
+    Call::new(sandbox, "POST", "/api/withdraw")
+        .nonce(nonce)
+        .body(body)
+}
+
+fn is_liquid_address(text: &str) -> bool {
+    text.len() == 65
+        && text.starts_with("lq1qq")
+        && text[5..]
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+}
+
+#[test]
+fn withdraw_by_deposit_amount() {
+    let sandbox = Sandbox::start().expect("start the sandbox");
+    let body = json!({"pixKey": "key@example.com", "depositAmountInCents": 10_100});
+    let reply = withdraw(&sandbox, "w1", body.clone()).mode("false").run();
+    assert_eq!(reply.status, 200);
+    let envelope = reply.json();
+    assert_eq!(envelope["async"], false);
+    let created = &envelope["response"];
+    let id = created["withdrawalId"].as_str().expect("withdrawalId");
+    assert!(is_lower_hex(id, 32), "{id}");
+    let address = created["depositAddress"].as_str().expect("depositAddress");
+    assert!(is_liquid_address(address), "{address}");
+    assert_eq!(created["depositAmountInCents"], 10_100);
+    assert_eq!(created["payoutAmountInCents"], 9_999);
+
+    let entries = sandbox.withdrawals();
+    assert_eq!(entries.len(), 1);
+    assert_eq!(entries[0].id, id);
+    assert_eq!(entries[0].nonce, "w1");
+    assert_eq!(entries[0].pix_key, "key@example.com");
+    assert_eq!(entries[0].deposit_amount_in_cents, 10_100);
+    assert_eq!(entries[0].payout_amount_in_cents, 9_999);
+    assert_eq!(
+        entries[0].request_body,
+        serde_json::to_vec(&body).expect("JSON")
+    );
+
+    // A retry with the same nonce gets the same withdrawal.
+    let retry = withdraw(&sandbox, "w1", body).run();
+    assert_eq!(retry.json()["response"], *created);
+    assert_eq!(sandbox.withdrawals().len(), 1);
+}
+
+#[test]
+fn withdraw_by_payout_amount_async() {
+    let sandbox = Sandbox::start().expect("start the sandbox");
+    let cases = [(1, 101), (9_900, 10_000), (9_901, 10_002), (9_999, 10_100)];
+    for (payout, deposit) in cases {
+        let nonce = format!("w-{payout}");
+        let body = json!({"pixKey": "key", "payoutAmountInCents": payout});
+        let result = async_result(withdraw(&sandbox, &nonce, body));
+        assert_eq!(result.status, 200);
+        let created = result.json();
+        assert_eq!(created["depositAmountInCents"], deposit, "payout {payout}");
+        assert_eq!(created["payoutAmountInCents"], payout, "payout {payout}");
+    }
+    assert_eq!(sandbox.withdrawals().len(), cases.len());
+}
+
+#[test]
+fn withdraw_errors() {
+    let sandbox = Sandbox::start().expect("start the sandbox");
+    let both = "exactly one of depositAmountInCents and payoutAmountInCents is required";
+    let too_small = "amount too small";
+    let cases = [
+        (json!({"pixKey": "k"}), both),
+        (
+            json!({"pixKey": "k", "depositAmountInCents": 500, "payoutAmountInCents": 400}),
+            both,
+        ),
+        (
+            json!({"pixKey": "k", "depositAmountInCents": null, "payoutAmountInCents": null}),
+            both,
+        ),
+        (json!({"depositAmountInCents": 500}), "missing pixKey"),
+        (
+            json!({"pixKey": "", "depositAmountInCents": 500}),
+            "missing pixKey",
+        ),
+        (
+            json!({"pixKey": 7, "depositAmountInCents": 500}),
+            "missing pixKey",
+        ),
+        (
+            json!({"pixKey": "k", "depositAmountInCents": 100}),
+            too_small,
+        ),
+        (
+            json!({"pixKey": "k", "depositAmountInCents": -500}),
+            too_small,
+        ),
+        (json!({"pixKey": "k", "payoutAmountInCents": 0}), too_small),
+        (
+            json!({"pixKey": "k", "payoutAmountInCents": i64::MAX}),
+            "payoutAmountInCents is too large",
+        ),
+        (
+            json!({"pixKey": "k", "depositAmountInCents": 5.5}),
+            "depositAmountInCents must be an integer",
+        ),
+        (
+            json!({"pixKey": "k", "payoutAmountInCents": "500"}),
+            "payoutAmountInCents must be an integer",
+        ),
+    ];
+    for (i, (body, expected)) in cases.into_iter().enumerate() {
+        let nonce = format!("bad-{i}");
+        let reply = withdraw(&sandbox, &nonce, body.clone()).run();
+        assert_eq!(reply.status, 400, "{body}");
+        let message = error_message(&reply);
+        assert!(message.starts_with(expected), "{body}: {message}");
+    }
+    assert!(sandbox.withdrawals().is_empty());
+
+    let wrong_method = Call::new(&sandbox, "GET", "/api/withdraw").run();
+    assert_eq!(wrong_method.status, 405);
+    assert_eq!(wrong_method.header("allow"), Some("POST"));
+}
+
+#[test]
+fn withdraw_status_and_updates() {
+    let sandbox = Sandbox::start().expect("start the sandbox");
+    let before = OffsetDateTime::now_utc()
+        .replace_nanosecond(0)
+        .expect("valid");
+    let body = json!({"pixKey": "key", "depositAmountInCents": 20_000});
+    let created = withdraw(&sandbox, "w1", body).run().json()["response"].clone();
+    let after = OffsetDateTime::now_utc();
+    let id = created["withdrawalId"].as_str().expect("id").to_string();
+    let path = format!("/api/withdraw-status?id={id}");
+
+    let reply = Call::new(&sandbox, "GET", &path).run();
+    assert_eq!(reply.status, 200);
+    let status = reply.json()["response"].clone();
+    assert_eq!(status["id"], id.as_str());
+    assert_eq!(status["pixKey"], "key");
+    assert_eq!(status["status"], "unsent");
+    assert_eq!(status["depositAddress"], created["depositAddress"]);
+    assert_eq!(status["depositAmountInCents"], 20_000);
+    assert_eq!(status["payoutAmountInCents"], 19_800);
+
+    let expiration = status["expiration"].as_str().expect("expiration");
+    assert_eq!(
+        expiration.len(),
+        "2026-03-21T02:47:14Z".len(),
+        "{expiration}"
+    );
+    assert!(expiration.ends_with('Z'), "{expiration}");
+    let format = time::format_description::well_known::Rfc3339;
+    let expiration = OffsetDateTime::parse(expiration, &format).expect("RFC 3339");
+    let validity = time::Duration::minutes(20);
+    assert!(expiration >= before + validity, "{expiration}");
+    assert!(expiration <= after + validity, "{expiration}");
+
+    sandbox.update_withdrawal(&id, json!({"status": "sent", "payoutTxId": "E123"}));
+    let updated = async_result(Call::new(&sandbox, "GET", &path));
+    assert_eq!(updated.status, 200);
+    let updated = updated.json();
+    assert_eq!(updated["status"], "sent");
+    assert_eq!(updated["payoutTxId"], "E123");
+    assert_eq!(updated["pixKey"], "key");
+
+    let unknown = Call::new(&sandbox, "GET", "/api/withdraw-status?id=nope").run();
+    assert_eq!(unknown.status, 404);
+    assert_eq!(unknown.json(), json!({}));
+    let missing = Call::new(&sandbox, "GET", "/api/withdraw-status").run();
+    assert_eq!(missing.status, 400);
+    assert_eq!(error_message(&missing), "missing query parameter id");
+}
+
+#[test]
+#[should_panic(expected = "no withdrawal with id")]
+fn update_unknown_withdrawal_panics() {
+    let sandbox = Sandbox::start().expect("start the sandbox");
+    sandbox.update_withdrawal("nope", json!({"status": "sent"}));
+}
+
+#[test]
+#[should_panic(expected = "no deposit with id")]
+fn set_status_of_unknown_deposit_panics() {
+    let sandbox = Sandbox::start().expect("start the sandbox");
+    sandbox.set_deposit_status("nope", "expired");
+}
+
+#[test]
+fn inserted_deposit_is_in_ledger() {
+    let sandbox = Sandbox::start().expect("start the sandbox");
+    let created_at = datetime!(2026-03-20 12:00 UTC);
+    let id = sandbox.insert_deposit(created_at, 4_200, "under_review");
+    let ledger = sandbox.ledger();
+    assert_eq!(ledger.len(), 1);
+    assert_eq!(ledger[0].id, id);
+    assert_eq!(ledger[0].nonce, "");
+    assert_eq!(ledger[0].amount_in_cents, 4_200);
+    assert!(ledger[0].request_body.is_empty());
+
+    let status = deposit_status(&sandbox, &id);
+    assert_eq!(status["status"], "under_review");
+    assert_eq!(status["valueInCents"], 4_200);
+    assert_eq!(status["expiration"], "2026-03-20T09:20:00-03:00");
+
+    sandbox.set_deposit_status(&id, "brand_new_status");
+    assert_eq!(deposit_status(&sandbox, &id)["status"], "brand_new_status");
+}
+
+/// One request the webhook receiver read.
+#[derive(Debug, Clone)]
+struct Received {
+    request_line: String,
+    headers: Vec<(String, String)>,
+    body: Vec<u8>,
+}
+
+impl Received {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(key, _)| key.eq_ignore_ascii_case(name))
+            .map(|(_, value)| value.as_str())
+    }
+
+    fn json(&self) -> Value {
+        serde_json::from_slice(&self.body).expect("webhook body is JSON")
+    }
+}
+
+/// A webhook receiver on 127.0.0.1 that responds to every request with one status.
+///
+/// It records a request before responding, so the record is there once a synchronous
+/// delivery has returned.
+struct Receiver {
+    addr: String,
+    received: Arc<Mutex<Vec<Received>>>,
+}
+
+impl Receiver {
+    fn start(status: u16) -> Receiver {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind the receiver");
+        let addr = listener.local_addr().expect("receiver address").to_string();
+        let received = Arc::new(Mutex::new(Vec::new()));
+        let log = Arc::clone(&received);
+        // The thread ends with the test process; it only ever serves loopback connections.
+        thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(stream) = stream else { continue };
+                Receiver::serve(stream, status, &log);
+            }
+        });
+        Receiver { addr, received }
+    }
+
+    fn serve(stream: TcpStream, status: u16, log: &Mutex<Vec<Received>>) {
+        stream
+            .set_read_timeout(Some(PATIENCE))
+            .expect("set read timeout");
+        let mut reader = BufReader::new(stream.try_clone().expect("clone the stream"));
+        let mut request_line = String::new();
+        if reader.read_line(&mut request_line).is_err() {
+            return;
+        }
+
+        let mut headers = Vec::new();
+        loop {
+            let mut line = String::new();
+            if reader.read_line(&mut line).is_err() || line.trim_end().is_empty() {
+                break;
+            }
+            let (name, value) = line.split_once(':').expect("header with a colon");
+            headers.push((name.to_string(), value.trim().to_string()));
+        }
+        let mut received = Received {
+            request_line: request_line.trim_end().to_string(),
+            headers,
+            body: Vec::new(),
+        };
+        let length: usize = received
+            .header("content-length")
+            .and_then(|value| value.parse().ok())
+            .unwrap_or(0);
+        received.body = vec![0; length];
+        reader
+            .read_exact(&mut received.body)
+            .expect("read the body");
+
+        log.lock().expect("receiver log").push(received);
+        let response = format!("HTTP/1.1 {status} Whatever\r\nContent-Length: 0\r\n\r\n");
+        let _ = (&stream).write_all(response.as_bytes());
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    fn received(&self) -> Vec<Received> {
+        self.received.lock().expect("receiver log").clone()
+    }
+}
+
+fn with_webhook(receiver: &Receiver) -> SandboxBuilder {
+    Sandbox::builder().webhook(receiver.url("/hooks/depix?tag=1"), "s3cret")
+}
+
+#[test]
+fn pay_deposit_sends_deposit_webhook() {
+    let receiver = Receiver::start(200);
+    let sandbox = start(with_webhook(&receiver));
+    let id = sandbox.insert_deposit(OffsetDateTime::now_utc(), 1_500, "pending");
+    let other = sandbox.insert_deposit(OffsetDateTime::now_utc(), 2_500, "pending");
+
+    sandbox.pay_deposit(&id);
+
+    let status = deposit_status(&sandbox, &id);
+    assert_eq!(status["status"], "depix_sent");
+    assert_eq!(status["payerName"], "PAYER NAME");
+    assert_eq!(status["payerTaxNumber"], "00000000000");
+    assert_eq!(status["payerEUID"], "EU000000000000000");
+    let bank_tx = status["bankTxId"].as_str().expect("bankTxId").to_string();
+    assert!(bank_tx.starts_with("fitbank_E"), "{bank_tx}");
+    let chain_tx = status["blockchainTxID"].as_str().expect("blockchainTxID");
+    assert!(is_lower_hex(chain_tx, 64), "{chain_tx}");
+
+    let received = receiver.received();
+    assert_eq!(received.len(), 1);
+    assert_eq!(received[0].request_line, "POST /hooks/depix?tag=1 HTTP/1.1");
+    assert_eq!(received[0].header("content-type"), Some("application/json"));
+    assert_eq!(received[0].header("authorization"), Some("Basic s3cret"));
+    let mut expected = status.clone();
+    expected["webhookType"] = json!("deposit");
+    assert_eq!(received[0].json(), expected);
+
+    let deliveries = sandbox.webhook_deliveries();
+    assert_eq!(deliveries.len(), 1);
+    assert_eq!(deliveries[0].kind, WebhookKind::Deposit);
+    assert_eq!(deliveries[0].kind.as_str(), "deposit");
+    assert_eq!(deliveries[0].status, Some(200));
+    assert_eq!(deliveries[0].body, received[0].body);
+
+    // Paying again keeps the transaction ids; another deposit gets its own.
+    sandbox.pay_deposit(&id);
+    assert_eq!(deposit_status(&sandbox, &id)["bankTxId"], bank_tx.as_str());
+    sandbox.pay_deposit(&other);
+    assert_ne!(
+        deposit_status(&sandbox, &other)["bankTxId"],
+        bank_tx.as_str()
+    );
+    assert_eq!(sandbox.webhook_deliveries().len(), 3);
+}
+
+#[test]
+fn expire_and_refund_send_webhooks() {
+    let receiver = Receiver::start(204);
+    let sandbox = start(with_webhook(&receiver));
+    let expiring = sandbox.insert_deposit(OffsetDateTime::now_utc(), 100, "pending");
+    let refunding = sandbox.insert_deposit(OffsetDateTime::now_utc(), 200, "depix_sent");
+
+    sandbox.expire_deposit(&expiring);
+    sandbox.refund_deposit(&refunding);
+    sandbox.set_deposit_status(&expiring, "canceled");
+
+    assert_eq!(deposit_status(&sandbox, &refunding)["status"], "refunded");
+    let bodies: Vec<Value> = receiver.received().iter().map(Received::json).collect();
+    assert_eq!(bodies.len(), 2, "set_deposit_status sends no webhook");
+    assert_eq!(bodies[0]["qrId"], expiring.as_str());
+    assert_eq!(bodies[0]["status"], "expired");
+    assert_eq!(bodies[0]["webhookType"], "deposit");
+    assert_eq!(bodies[1]["qrId"], refunding.as_str());
+    assert_eq!(bodies[1]["status"], "refunded");
+    let statuses: Vec<Option<u16>> = sandbox
+        .webhook_deliveries()
+        .iter()
+        .map(|delivery| delivery.status)
+        .collect();
+    assert_eq!(statuses, [Some(204), Some(204)]);
+}
+
+#[test]
+fn set_withdraw_status_sends_webhook() {
+    let receiver = Receiver::start(200);
+    let sandbox = start(with_webhook(&receiver));
+    let body = json!({"pixKey": "key", "payoutAmountInCents": 5_000});
+    withdraw(&sandbox, "w1", body).run();
+    let id = sandbox.withdrawals()[0].id.clone();
+
+    sandbox.set_withdraw_status(&id, "sent");
+
+    let reply = Call::new(&sandbox, "GET", &format!("/api/withdraw-status?id={id}")).run();
+    let status = reply.json()["response"].clone();
+    assert_eq!(status["status"], "sent");
+    let received = receiver.received();
+    assert_eq!(received.len(), 1);
+    let mut expected = status.clone();
+    expected["webhookType"] = json!("withdraw");
+    assert_eq!(received[0].json(), expected);
+    assert_eq!(sandbox.webhook_deliveries()[0].kind, WebhookKind::Withdraw);
+}
+
+#[test]
+fn deliver_med_sends_med_webhook() {
+    let receiver = Receiver::start(200);
+    let sandbox = start(with_webhook(&receiver));
+    let id = sandbox.insert_deposit(OffsetDateTime::now_utc(), 100, "pending");
+    sandbox.pay_deposit(&id);
+    let paid = deposit_status(&sandbox, &id);
+
+    sandbox.deliver_med(&id);
+
+    let received = receiver.received();
+    assert_eq!(received.len(), 2);
+    let med = received[1].json();
+    assert_eq!(med["webhookType"], "med");
+    assert_eq!(med["qrId"], id.as_str());
+    assert_eq!(med["bankTxId"], paid["bankTxId"]);
+    assert_eq!(med["blockchainTxID"], paid["blockchainTxID"]);
+    assert_eq!(med["euid"], "EU000000000000000");
+    assert_eq!(med["name"], "PAYER NAME");
+    assert_eq!(med["partnerId"], "sandbox_partner");
+    assert_eq!(med["principalValueInCents"], "100", "a JSON string");
+    assert_eq!(med["taxNumber"], "00000000000");
+    let report = med["creationDateReport"]
+        .as_str()
+        .expect("creationDateReport");
+    assert!(report.ends_with("-03:00"), "{report}");
+    assert_eq!(med.as_object().expect("an object").len(), 10, "{med}");
+    assert_eq!(sandbox.webhook_deliveries()[1].kind, WebhookKind::Med);
+    assert_eq!(deposit_status(&sandbox, &id), paid, "MED changes nothing");
+}
+
+#[test]
+fn failed_deliveries_are_recorded_once() {
+    let failing = Receiver::start(500);
+    let sandbox = start(with_webhook(&failing));
+    let id = sandbox.insert_deposit(OffsetDateTime::now_utc(), 100, "pending");
+    sandbox.expire_deposit(&id);
+    let deliveries = sandbox.webhook_deliveries();
+    assert_eq!(deliveries.len(), 1, "no retry");
+    assert_eq!(deliveries[0].status, Some(500));
+    assert_eq!(failing.received().len(), 1);
+
+    // A loopback port with no listener: bind one, note its port, close it.
+    let closed = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = closed.local_addr().expect("address").port();
+    drop(closed);
+    let unreachable = start(Sandbox::builder().webhook(format!("http://127.0.0.1:{port}/"), "s"));
+    let id = unreachable.insert_deposit(OffsetDateTime::now_utc(), 100, "pending");
+    unreachable.expire_deposit(&id);
+    assert_eq!(deposit_status(&unreachable, &id)["status"], "expired");
+    let deliveries = unreachable.webhook_deliveries();
+    assert_eq!(deliveries.len(), 1, "no retry");
+    assert_eq!(deliveries[0].status, None);
+}
+
+#[test]
+fn webhook_duplicates_sends_twice() {
+    let receiver = Receiver::start(200);
+    let sandbox = start(with_webhook(&receiver).webhook_duplicates(true));
+    let id = sandbox.insert_deposit(OffsetDateTime::now_utc(), 100, "pending");
+    sandbox.pay_deposit(&id);
+    let received = receiver.received();
+    assert_eq!(received.len(), 2);
+    assert_eq!(received[0].body, received[1].body);
+    assert_eq!(sandbox.webhook_deliveries().len(), 2);
+}
+
+#[test]
+fn localhost_webhook_url_is_loopback() {
+    let receiver = Receiver::start(200);
+    let port = receiver
+        .addr
+        .rsplit_once(':')
+        .expect("a port")
+        .1
+        .to_string();
+    let url = format!("http://localhost:{port}/hook");
+    let sandbox = start(Sandbox::builder().webhook(url, "s"));
+    let id = sandbox.insert_deposit(OffsetDateTime::now_utc(), 100, "pending");
+    sandbox.expire_deposit(&id);
+    assert_eq!(sandbox.webhook_deliveries()[0].status, Some(200));
+    let received = receiver.received();
+    assert_eq!(
+        received[0].header("host"),
+        Some(format!("localhost:{port}").as_str())
+    );
+}
+
+#[test]
+fn non_loopback_webhook_url_is_rejected() {
+    // These URLs are only parsed: start() rejects them before binding or connecting.
+    for url in [
+        "http://example.com/hook",
+        "http://192.0.2.1:8080/hook",
+        "http://127.0.0.1.example.com/",
+        "http://127.0.0.1:80@example.com/",
+        "https://127.0.0.1:8443/hook",
+        "http://[::1]:8080/",
+    ] {
+        let error = Sandbox::builder().webhook(url, "s").start().expect_err(url);
+        assert_eq!(error.kind(), std::io::ErrorKind::InvalidInput, "{url}");
+        assert!(error.to_string().contains("127.0.0.1"), "{error}");
+    }
+    let builder = Sandbox::builder().webhook("http://127.0.0.1:1/", "s3cret");
+    assert!(
+        !format!("{builder:?}").contains("s3cret"),
+        "secret in Debug"
+    );
+}
+
+#[test]
+fn controls_without_webhook_deliver_nothing() {
+    let sandbox = Sandbox::start().expect("start the sandbox");
+    let id = sandbox.insert_deposit(OffsetDateTime::now_utc(), 100, "pending");
+    sandbox.pay_deposit(&id);
+    sandbox.deliver_med(&id);
+    assert_eq!(deposit_status(&sandbox, &id)["status"], "depix_sent");
+    assert!(sandbox.webhook_deliveries().is_empty());
+}
+
+#[test]
+#[should_panic(expected = "deliver_med: no deposit with id")]
+fn med_for_unknown_deposit_panics() {
+    let sandbox = Sandbox::start().expect("start the sandbox");
+    sandbox.deliver_med("nope");
+}
+
+#[test]
+#[should_panic(expected = "set_withdraw_status: no withdrawal with id")]
+fn withdraw_status_of_unknown_id_panics() {
+    let sandbox = Sandbox::start().expect("start the sandbox");
+    sandbox.set_withdraw_status("nope", "sent");
 }

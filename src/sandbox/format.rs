@@ -14,6 +14,8 @@ const IMF_FIXDATE: &[FormatItem<'static>] = format_description!(
 );
 const RFC3339_UTC_MILLIS: &[FormatItem<'static>] =
     format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z");
+const RFC3339_UTC_SECONDS: &[FormatItem<'static>] =
+    format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]Z");
 const RFC3339_OFFSET_SECONDS: &[FormatItem<'static>] = format_description!(
     "[year]-[month]-[day]T[hour]:[minute]:[second][offset_hour sign:mandatory]:[offset_minute]"
 );
@@ -69,6 +71,13 @@ pub(crate) fn http_date(at: OffsetDateTime) -> String {
 pub(crate) fn rfc3339_utc_millis(at: OffsetDateTime) -> String {
     at.to_offset(UtcOffset::UTC)
         .format(RFC3339_UTC_MILLIS)
+        .expect("RFC 3339 formatting of a valid time")
+}
+
+/// Formats a time as RFC 3339 in UTC without a fraction, e.g. `2026-12-04T20:35:41Z`.
+pub(crate) fn rfc3339_utc_seconds(at: OffsetDateTime) -> String {
+    at.to_offset(UtcOffset::UTC)
+        .format(RFC3339_UTC_SECONDS)
         .expect("RFC 3339 formatting of a valid time")
 }
 
@@ -168,6 +177,7 @@ mod tests {
         let at = datetime!(2026-12-04 20:35:41.861 UTC);
         assert_eq!(rfc3339_utc_millis(at), "2026-12-04T20:35:41.861Z");
         assert_eq!(rfc3339_brasilia(at), "2026-12-04T17:35:41-03:00");
+        assert_eq!(rfc3339_utc_seconds(at), "2026-12-04T20:35:41Z");
         assert_eq!(http_date(at), "Fri, 04 Dec 2026 20:35:41 GMT");
     }
 

@@ -9,7 +9,7 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use serde_json::Value;
+use serde_json::{Map, Value};
 use time::OffsetDateTime;
 
 /// Call mode requested by the `X-Async` header.
@@ -53,6 +53,29 @@ pub(crate) enum Work {
         body: Vec<u8>,
     },
     DepositStatus {
+        id: String,
+    },
+    /// `GET /api/deposits`: creation times in `[start, end)`, optionally one status only.
+    DepositList {
+        start: OffsetDateTime,
+        end: OffsetDateTime,
+        status: Option<String>,
+    },
+    /// `bare` makes the synchronous response the object itself, without the envelope.
+    UserInfo {
+        euid: String,
+        bare: bool,
+    },
+    /// The body is a JSON object; its fields are checked at processing.
+    Pix2fa {
+        body: Map<String, Value>,
+    },
+    /// `fields` is the parsed body, `body` the bytes as sent; fields are checked at processing.
+    Withdraw {
+        fields: Map<String, Value>,
+        body: Vec<u8>,
+    },
+    WithdrawStatus {
         id: String,
     },
 }

@@ -29,16 +29,36 @@
 //! Every request needs `Authorization: Bearer <token>`. `X-Nonce` names one intention (the
 //! sandbox makes a 32-hex one when it is missing) and `X-Async` picks the mode: `auto` or
 //! absent, `false` (sync) or `true` (async). The endpoints are `GET /api/ping`,
-//! `POST /api/deposit` and `GET /api/deposit-status?id=<id>`. A done call responds 200
+//! `POST /api/deposit`, `GET /api/deposit-status?id=<id>`,
+//! `GET /api/deposits?start=<S>&end=<E>[&status=<status>]`, `GET /api/user-info?euid=<EUID>`,
+//! `POST /api/pix2fa`, `POST /api/withdraw` and `GET /api/withdraw-status?id=<id>`.
+//! A done call responds 200
 //! `{"response": {...}, "async": false}`. A failed one responds with an error status and
 //! `{"response": {"errorMessage": "..."}, "async": false}`. A queued one responds 202
 //! `{"async": true, "urlResponse": "...", "expiration": "..."}`.
 //!
 //! Errors found in the request itself (bearer token, `X-Async` value, unknown endpoint or
-//! method, body that is not a JSON object, missing `id`) get a response at once and create no
-//! job. A nonce is bound to the method, target and body of its first request for the
+//! method, body that is not a JSON object, a missing or invalid query parameter) get a
+//! response at once and create no job. Body fields are checked when the job is performed, so
+//! an async caller gets their errors through `urlResponse`.
+//!
+//! `deposits` lists the deposits created in `[start, end)`, where a bound is a date
+//! `YYYY-MM-DD` (midnight at -03:00) or an RFC 3339 time, sorted by creation time then id.
+//! It returns at most 200 rows and, like the real API, gives no sign that more matched.
+//! `withdraw` takes a fee of 1 %, rounded up, and at least 100 cents. A nonce is bound to the method, target and body of its first request for the
 //! sandbox's life. Reusing it for another request gets 422 and does nothing, even after
 //! its job expired or was discarded.
+//!
+//! # Test controls and webhooks
+//!
+//! Methods on [`Sandbox`] stage data ([`Sandbox::insert_deposit`], [`Sandbox::set_user`],
+//! [`Sandbox::set_pix2fa_code`] and others) and move deposits and withdrawals along
+//! ([`Sandbox::pay_deposit`], [`Sandbox::expire_deposit`], [`Sandbox::refund_deposit`],
+//! [`Sandbox::set_withdraw_status`], [`Sandbox::deliver_med`]). With
+//! [`SandboxBuilder::webhook`] set, the methods that move data along send a webhook to a
+//! loopback URL before they return, and [`Sandbox::webhook_deliveries`] records each
+//! attempt. API calls send no webhooks, so a pix2FA code verified through
+//! `POST /api/pix2fa` sends none either.
 //!
 //! # Results listener
 //!
@@ -55,12 +75,17 @@
 //! Request heads are limited to 64 KiB (431 beyond), bodies to 1 MiB (413 beyond), and
 //! `Transfer-Encoding` bodies are rejected with 411. Idle connections close after 30 s.
 
+mod controls;
 mod format;
 mod http;
 mod jobs;
+mod listing;
 mod routes;
 mod server;
 mod shared;
+mod users;
+mod webhooks;
+mod withdrawals;
 mod work;
 
 use std::fmt;
@@ -71,6 +96,7 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use self::shared::{Config, Shared};
+use self::webhooks::WebhookSettings;
 
 /// Settings of a [`Sandbox`], started with [`SandboxBuilder::start`].
 #[derive(Debug, Clone)]
@@ -80,6 +106,9 @@ pub struct SandboxBuilder {
     sync_window: Duration,
     async_lifetime: Duration,
     force_async_first: usize,
+    user_info_bare: bool,
+    webhook: Option<WebhookSettings>,
+    webhook_duplicates: bool,
 }
 
 impl Default for SandboxBuilder {
@@ -90,6 +119,9 @@ impl Default for SandboxBuilder {
             sync_window: Duration::from_secs(10),
             async_lifetime: Duration::from_secs(5 * 60),
             force_async_first: 0,
+            user_info_bare: false,
+            webhook: None,
+            webhook_duplicates: false,
         }
     }
 }
@@ -131,12 +163,52 @@ impl SandboxBuilder {
         self
     }
 
+    /// Makes the sync `user-info` response the bare object, without the
+    /// `{"response": ..., "async": false}` envelope, because the real API's documentation shows
+    /// both shapes. Errors and urlResponse results are unchanged. Default: false.
+    pub fn user_info_bare(mut self, bare: bool) -> Self {
+        self.user_info_bare = bare;
+        self
+    }
+
+    /// Sets where webhooks go and the secret they carry as `Authorization: Basic <secret>`
+    /// (verbatim, not base64, as Eulen sends it). Default: no webhooks.
+    ///
+    /// The URL must be `http://127.0.0.1:<port>/<path>` or `http://localhost:<port>/<path>`,
+    /// else [`SandboxBuilder::start`] fails, so a test cannot make the sandbox reach another
+    /// host. `localhost` is mapped to 127.0.0.1 without a name lookup. The test controls
+    /// that change a deposit or withdrawal (such as [`Sandbox::pay_deposit`]) deliver
+    /// synchronously, within 15 s, and record every attempt in
+    /// [`Sandbox::webhook_deliveries`]. A failed delivery is not retried.
+    pub fn webhook(mut self, url: impl Into<String>, secret: impl Into<String>) -> Self {
+        self.webhook = Some(WebhookSettings {
+            url: url.into(),
+            secret: secret.into(),
+        });
+        self
+    }
+
+    /// Sends every webhook twice in a row, as a real provider may, so tests can check that
+    /// the receiver ignores duplicates. Both attempts are recorded. Default: false.
+    pub fn webhook_duplicates(mut self, duplicates: bool) -> Self {
+        self.webhook_duplicates = duplicates;
+        self
+    }
+
     /// Binds both listeners on `127.0.0.1` and starts serving.
     ///
     /// # Errors
     ///
-    /// Returns the error of binding a listener or of spawning a thread.
+    /// Returns an error of kind [`io::ErrorKind::InvalidInput`] for a webhook URL that is not
+    /// on loopback or a webhook secret with control characters, checked before anything is
+    /// bound or sent. Otherwise returns the error of binding a listener or of spawning a
+    /// thread.
     pub fn start(self) -> io::Result<Sandbox> {
+        let webhook = self
+            .webhook
+            .as_ref()
+            .map(webhooks::parse_target)
+            .transpose()?;
         let api = TcpListener::bind("127.0.0.1:0")?;
         let results = TcpListener::bind("127.0.0.1:0")?;
         let api_addr = api.local_addr()?;
@@ -147,6 +219,9 @@ impl SandboxBuilder {
             sync_window: self.sync_window,
             async_lifetime: self.async_lifetime,
             force_async_first: self.force_async_first,
+            user_info_bare: self.user_info_bare,
+            webhook,
+            webhook_duplicates: self.webhook_duplicates,
             result_origin: format!("http://{results_addr}"),
             signature: format::random_hex32(),
         };
@@ -393,15 +468,69 @@ impl RecordedRequest {
     }
 }
 
-/// One deposit created by a `POST /api/deposit` job.
+/// One deposit, created by a `POST /api/deposit` job or by [`Sandbox::insert_deposit`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LedgerEntry {
     /// Deposit id: 32 lowercase hex digits.
     pub id: String,
+    /// `X-Nonce` of the job that created it, or `""` for [`Sandbox::insert_deposit`].
+    pub nonce: String,
+    /// `amountInCents` of the request, or the amount given to [`Sandbox::insert_deposit`].
+    pub amount_in_cents: i64,
+    /// Body of the request, as sent; empty for [`Sandbox::insert_deposit`].
+    pub request_body: Vec<u8>,
+}
+
+/// One withdrawal created by a `POST /api/withdraw` job.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct WithdrawalEntry {
+    /// Withdrawal id (`withdrawalId`): 32 lowercase hex digits.
+    pub id: String,
     /// `X-Nonce` of the job that created it.
     pub nonce: String,
-    /// `amountInCents` of the request.
-    pub amount_in_cents: i64,
+    /// `pixKey` of the request.
+    pub pix_key: String,
+    /// DePix amount the user must send, in cents, fee included.
+    pub deposit_amount_in_cents: i64,
+    /// BRL amount paid out to the Pix key, in cents.
+    pub payout_amount_in_cents: i64,
     /// Body of the request, as sent.
     pub request_body: Vec<u8>,
+}
+
+/// The type of a webhook, sent as its `webhookType`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum WebhookKind {
+    /// `deposit`: a deposit's status changed.
+    Deposit,
+    /// `withdraw`: a withdrawal's status changed.
+    Withdraw,
+    /// `med`: a payer disputed a paid deposit (MED, the Pix special return mechanism).
+    Med,
+}
+
+impl WebhookKind {
+    /// Returns the `webhookType` value: `"deposit"`, `"withdraw"` or `"med"`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WebhookKind::Deposit => "deposit",
+            WebhookKind::Withdraw => "withdraw",
+            WebhookKind::Med => "med",
+        }
+    }
+}
+
+/// One webhook delivery attempt, as [`Sandbox::webhook_deliveries`] returns it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct WebhookDelivery {
+    /// The webhook's type.
+    pub kind: WebhookKind,
+    /// JSON body as sent.
+    pub body: Vec<u8>,
+    /// HTTP status of the receiver's response, or `None` when connecting, sending or reading
+    /// the status line failed or timed out.
+    pub status: Option<u16>,
 }

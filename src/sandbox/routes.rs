@@ -2,7 +2,7 @@
 
 use std::time::Instant;
 
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 use time::OffsetDateTime;
 
 use super::format::{
@@ -11,7 +11,8 @@ use super::format::{
 };
 use super::http::{Request, Response};
 use super::jobs::{Fingerprint, Job, JobState, Mode, NonceReused, Outcome, Work};
-use super::shared::Shared;
+use super::listing::parse_bound;
+use super::shared::{Config, Shared};
 use super::work::api_error;
 
 /// The `sv` query value of urlResponse links; the sandbox does not check it.
@@ -85,7 +86,7 @@ fn api_response(shared: &Shared, request: &Request, nonce: &str) -> Response {
     let Some(mode) = Mode::from_header(request.header("x-async")) else {
         return error_envelope(400, "invalid X-Async header: expected true, false or auto");
     };
-    let work = match route_api(request) {
+    let work = match route_api(request, &shared.config) {
         Ok(work) => work,
         Err(response) => return response,
     };
@@ -93,7 +94,10 @@ fn api_response(shared: &Shared, request: &Request, nonce: &str) -> Response {
 }
 
 /// Maps a request to the work of its endpoint, or to the error response sent at once.
-fn route_api(request: &Request) -> Result<Work, Response> {
+///
+/// Query parameters are checked here. Body fields are checked when the job is performed,
+/// so their errors also reach async callers through urlResponse.
+fn route_api(request: &Request, config: &Config) -> Result<Work, Response> {
     let expect_method = |allowed: &str| {
         if request.method == allowed {
             return Ok(());
@@ -106,27 +110,91 @@ fn route_api(request: &Request) -> Result<Work, Response> {
         "/api/deposit" => expect_method("POST").and_then(|()| parse_deposit(&request.body)),
         "/api/deposit-status" => {
             expect_method("GET")?;
-            match query_param(request.query(), "id") {
-                Some(id) if !id.is_empty() => Ok(Work::DepositStatus { id }),
-                _ => Err(error_envelope(400, "missing query parameter id")),
-            }
+            let id = required_param(request.query(), "id")?;
+            Ok(Work::DepositStatus { id })
+        }
+        "/api/deposits" => expect_method("GET").and_then(|()| parse_deposit_list(request.query())),
+        "/api/user-info" => {
+            expect_method("GET")?;
+            let euid = required_param(request.query(), "euid")?;
+            let bare = config.user_info_bare;
+            Ok(Work::UserInfo { euid, bare })
+        }
+        "/api/pix2fa" => {
+            expect_method("POST")?;
+            let body = parse_json_object(&request.body)?;
+            Ok(Work::Pix2fa { body })
+        }
+        "/api/withdraw" => {
+            expect_method("POST")?;
+            let fields = parse_json_object(&request.body)?;
+            let body = request.body.clone();
+            Ok(Work::Withdraw { fields, body })
+        }
+        "/api/withdraw-status" => {
+            expect_method("GET")?;
+            let id = required_param(request.query(), "id")?;
+            Ok(Work::WithdrawStatus { id })
         }
         _ => Err(error_envelope(404, "unknown endpoint")),
     }
 }
 
-/// Checks that a deposit body is a JSON object. Its `amountInCents` is checked at processing.
-fn parse_deposit(body: &[u8]) -> Result<Work, Response> {
+/// Returns a query parameter's decoded value, or a 400 response when it is missing or empty.
+fn required_param(query: &str, name: &str) -> Result<String, Response> {
+    match query_param(query, name) {
+        Some(value) if !value.is_empty() => Ok(value),
+        _ => Err(error_envelope(
+            400,
+            &format!("missing query parameter {name}"),
+        )),
+    }
+}
+
+/// Parses a request body that must be a JSON object.
+fn parse_json_object(body: &[u8]) -> Result<Map<String, Value>, Response> {
     let Ok(value) = serde_json::from_slice::<Value>(body) else {
         return Err(error_envelope(400, "invalid JSON body"));
     };
-    let Some(object) = value.as_object() else {
+    let Value::Object(object) = value else {
         return Err(error_envelope(400, "request body must be a JSON object"));
     };
+    Ok(object)
+}
+
+/// Checks that a deposit body is a JSON object. Its `amountInCents` is checked at processing.
+fn parse_deposit(body: &[u8]) -> Result<Work, Response> {
+    let object = parse_json_object(body)?;
     Ok(Work::Deposit {
         amount: object.get("amountInCents").and_then(Value::as_i64),
         body: body.to_vec(),
     })
+}
+
+/// Parses the `start`, `end` and optional `status` parameters of `GET /api/deposits`.
+///
+/// An empty `status` is treated as absent, so it lists every status.
+fn parse_deposit_list(query: &str) -> Result<Work, Response> {
+    let bound = |name: &str| {
+        let text = required_param(query, name)?;
+        parse_bound(&text).ok_or_else(|| {
+            let message = format!(
+                "invalid query parameter {name}: expected YYYY-MM-DD or RFC 3339 \
+                 (with + percent-encoded as %2B), got {text:?}"
+            );
+            error_envelope(400, &message)
+        })
+    };
+    let start = bound("start")?;
+    let end = bound("end")?;
+    if end <= start {
+        return Err(error_envelope(
+            400,
+            "invalid query parameters: end must be later than start",
+        ));
+    }
+    let status = query_param(query, "status").filter(|status| !status.is_empty());
+    Ok(Work::DepositList { start, end, status })
 }
 
 /// Submits the job for this nonce and responds according to the mode and the job's state.

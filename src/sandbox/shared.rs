@@ -9,8 +9,9 @@ use std::time::{Duration, Instant};
 
 use super::http::Request;
 use super::jobs::{JobState, JobTable};
+use super::webhooks::{WebhookTarget, deliver, webhook_body};
 use super::work::Ledger;
-use super::{Action, Listener, RecordedRequest};
+use super::{Action, Listener, RecordedRequest, WebhookDelivery, WebhookKind};
 
 /// Settings fixed when the sandbox starts.
 #[derive(Debug)]
@@ -19,6 +20,12 @@ pub(crate) struct Config {
     pub sync_window: Duration,
     pub async_lifetime: Duration,
     pub force_async_first: usize,
+    /// Whether a sync `user-info` response is the bare object, without the envelope.
+    pub user_info_bare: bool,
+    /// Webhook destination, or `None` when no webhooks are sent.
+    pub webhook: Option<WebhookTarget>,
+    /// Whether each webhook is sent twice.
+    pub webhook_duplicates: bool,
     /// `http://127.0.0.1:<port>` of the results listener.
     pub result_origin: String,
     /// The `sig` query value that urlResponse links carry.
@@ -49,6 +56,7 @@ pub(crate) struct Shared {
     changed: Condvar,
     shutdown: AtomicBool,
     records: Mutex<Vec<RecordedRequest>>,
+    deliveries: Mutex<Vec<WebhookDelivery>>,
     api_actions: Mutex<VecDeque<Action>>,
     result_actions: Mutex<VecDeque<Action>>,
     connections: Mutex<Connections>,
@@ -72,6 +80,7 @@ impl Shared {
             changed: Condvar::new(),
             shutdown: AtomicBool::new(false),
             records: Mutex::default(),
+            deliveries: Mutex::default(),
             api_actions: Mutex::default(),
             result_actions: Mutex::default(),
             connections: Mutex::default(),
@@ -240,6 +249,49 @@ impl Shared {
 
     pub fn records(&self) -> Vec<RecordedRequest> {
         lock(&self.records).clone()
+    }
+
+    /// Sends a webhook with `fields` to the configured target, twice with duplicates on, and
+    /// records each attempt. Does nothing when no webhook is configured.
+    ///
+    /// Callers must not hold the state lock: a receiver may call the API before it responds.
+    pub fn send_webhook(
+        &self,
+        kind: WebhookKind,
+        fields: &serde_json::Map<String, serde_json::Value>,
+    ) {
+        let Some(target) = &self.config.webhook else {
+            return;
+        };
+        let body = webhook_body(kind, fields);
+        let attempts = if self.config.webhook_duplicates { 2 } else { 1 };
+        for _ in 0..attempts {
+            let status = match deliver(target, &body) {
+                Ok(status) => {
+                    log::debug!(
+                        "sandbox delivered a {} webhook: HTTP {status}",
+                        kind.as_str()
+                    );
+                    Some(status)
+                }
+                Err(error) => {
+                    log::warn!(
+                        "sandbox failed to deliver a {} webhook to {target:?}: {error}",
+                        kind.as_str()
+                    );
+                    None
+                }
+            };
+            lock(&self.deliveries).push(WebhookDelivery {
+                kind,
+                body: body.clone(),
+                status,
+            });
+        }
+    }
+
+    pub fn deliveries(&self) -> Vec<WebhookDelivery> {
+        lock(&self.deliveries).clone()
     }
 
     fn actions(&self, listener: Listener) -> &Mutex<VecDeque<Action>> {
