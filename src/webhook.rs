@@ -1,1 +1,0 @@
-//! Typed webhook bodies and verification of the `Authorization: Basic` secret.
