@@ -4,7 +4,7 @@ mod deposit;
 mod deposits;
 mod ping;
 mod pix2fa;
-mod serde_util;
+pub(crate) mod serde_util;
 mod split;
 mod user;
 mod withdraw;

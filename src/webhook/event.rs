@@ -9,6 +9,7 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 use super::WebhookError;
+use crate::api::serde_util::empty_as_none;
 use crate::api::{DepositInfo, WithdrawInfo};
 use crate::money::Cents;
 
@@ -284,12 +285,6 @@ fn json_kind(value: &Value) -> &'static str {
         Value::Array(_) => "an array",
         Value::Object(_) => "an object",
     }
-}
-
-/// Decodes an optional string where `null`, a missing key and `""` all mean `None`.
-fn empty_as_none<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
-    let value: Option<String> = Option::deserialize(d)?;
-    Ok(value.filter(|text| !text.is_empty()))
 }
 
 /// Decodes whole cents given as a JSON number or as digit text. `null`, a missing key and
