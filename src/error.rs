@@ -404,3 +404,19 @@ impl From<AmountError> for Error {
         Error::Amount(error)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_stays_small() {
+        // Clippy's result_large_err flags results whose error reaches 128 bytes, in this crate
+        // and in every caller that returns `depix::Result`.
+        assert!(
+            std::mem::size_of::<Error>() < 128,
+            "{}",
+            std::mem::size_of::<Error>()
+        );
+    }
+}

@@ -18,7 +18,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 /// assert_eq!(nonce, again);
 /// ```
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct Nonce(String);
+pub struct Nonce(Box<str>);
 
 /// Longest nonce accepted from a caller, in bytes.
 const MAX_LEN: usize = 128;
@@ -48,7 +48,7 @@ impl Nonce {
             text.push(char::from(b"0123456789abcdef"[usize::from(byte >> 4)]));
             text.push(char::from(b"0123456789abcdef"[usize::from(byte & 0x0f)]));
         }
-        Nonce(text)
+        Nonce(text.into_boxed_str())
     }
 
     /// Returns the nonce text as sent in `X-Nonce`.
@@ -113,7 +113,7 @@ impl FromStr for Nonce {
                 reason: "only ASCII letters, digits and - _ . : are allowed",
             });
         }
-        Ok(Nonce(s.to_owned()))
+        Ok(Nonce(s.into()))
     }
 }
 

@@ -416,9 +416,12 @@ fn oversized_result_document_is_bounded() {
     assert_eq!(error.nonce(), Some(call.nonce()));
 }
 
-/// Starts a loopback receiver that passes every delivery (Authorization header and body)
-/// to the returned channel and answers 200.
-fn receiver() -> (String, mpsc::Receiver<(Option<String>, Vec<u8>)>) {
+/// One webhook delivery: the Authorization header and the body.
+type Delivery = (Option<String>, Vec<u8>);
+
+/// Starts a loopback receiver that passes every delivery to the returned channel and answers
+/// 200.
+fn receiver() -> (String, mpsc::Receiver<Delivery>) {
     let server = tiny_http::Server::http("127.0.0.1:0").unwrap();
     let url = format!("http://{}/webhook", server.server_addr().to_ip().unwrap());
     let (sender, receiver) = mpsc::channel();
@@ -442,10 +445,7 @@ fn receiver() -> (String, mpsc::Receiver<(Option<String>, Vec<u8>)>) {
 
 const SECRET: &str = "0123456789abcdef0123456789abcdef";
 
-fn next_event(
-    receiver: &mpsc::Receiver<(Option<String>, Vec<u8>)>,
-    secret: &WebhookSecret,
-) -> Event {
+fn next_event(receiver: &mpsc::Receiver<Delivery>, secret: &WebhookSecret) -> Event {
     let (authorization, body) = receiver.recv_timeout(Duration::from_secs(10)).unwrap();
     assert!(secret.verify(authorization.as_deref()), "{authorization:?}");
     Event::from_slice(&body).unwrap()
