@@ -362,6 +362,7 @@ impl Client {
             request_id: header("x-request-id"),
             retry_after: header("retry-after"),
             date: header("date"),
+            nonce: header("x-nonce"),
             body: Vec::new(),
         };
         let read = response
@@ -418,6 +419,21 @@ impl Client {
                 return Classified::Retry { observation, error };
             }
         };
+        if step == Step::Send {
+            if let Some(echo) = answer
+                .nonce
+                .as_deref()
+                .filter(|echo| *echo != nonce.as_str())
+            {
+                // The answer belongs to another request (a cache or proxy mixed them up), so
+                // it must not be taken as this call's result; the same nonce is tried again.
+                let reason = format!("the answer's X-Nonce {echo:?} is not this call's nonce");
+                return Classified::Retry {
+                    observation: Observation::Unavailable { retry_after: None },
+                    error: decode_error(&answer, reason, nonce.clone()),
+                };
+            }
+        }
         let outcome = match step {
             Step::Send => envelope::decode_api::<T>(&answer),
             Step::Poll => envelope::decode_result::<T>(&answer),

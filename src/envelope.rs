@@ -26,6 +26,8 @@ pub(crate) struct RawAnswer {
     pub request_id: Option<String>,
     pub retry_after: Option<String>,
     pub date: Option<String>,
+    /// The `X-Nonce` response header: the server's echo of the request's nonce.
+    pub nonce: Option<String>,
     pub body: Vec<u8>,
 }
 

@@ -12,6 +12,7 @@ fn answer(status: u16, retry_after: Option<&str>, date: Option<&str>, body: &[u8
         request_id: None,
         retry_after: retry_after.map(str::to_owned),
         date: date.map(str::to_owned),
+        nonce: None,
         body: body.to_vec(),
     }
 }
