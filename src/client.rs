@@ -667,24 +667,20 @@ fn give_up_error(
             last: last_error.map(Box::new),
         },
         GiveUp::RateLimited { retry_after } => match last_error {
-            Some(Error::RateLimited {
-                status,
-                message,
-                request_id,
-                ..
-            }) => Error::RateLimited {
-                status,
-                retry_after: Some(retry_after),
-                message,
-                request_id,
-                nonce,
-            },
-            Some(Error::Api {
-                status,
-                message,
-                request_id,
-                ..
-            }) => Error::RateLimited {
+            Some(
+                Error::RateLimited {
+                    status,
+                    message,
+                    request_id,
+                    ..
+                }
+                | Error::Api {
+                    status,
+                    message,
+                    request_id,
+                    ..
+                },
+            ) => Error::RateLimited {
                 status,
                 retry_after: Some(retry_after),
                 message,
