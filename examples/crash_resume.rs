@@ -18,7 +18,7 @@ use std::process::ExitCode;
 use depix::{Call, Cents, Client, Deposit, DepositRequest, Mode, Pending, Request, Response};
 use serde::{Deserialize, Serialize};
 
-/// What a crashed process leaves behind.
+/// State a crashed process leaves behind.
 #[derive(Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 enum State {

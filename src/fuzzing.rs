@@ -17,7 +17,7 @@ fn answer(status: u16, retry_after: Option<&str>, date: Option<&str>, body: &[u8
     }
 }
 
-/// Decodes an answer from the API origin as every result type the client uses.
+/// Decodes a response from the API origin as every result type the client uses.
 pub fn decode_api(status: u16, body: &[u8]) {
     let raw = answer(status, None, None, body);
     let _ = envelope::decode_api::<serde_json::Value>(&raw);

@@ -16,7 +16,7 @@ use crate::client::Client;
 use crate::error::Result;
 use crate::money::Cents;
 
-/// What [`Client::find_deposits`] looks for: deposits of one amount created in a window.
+/// Search of [`Client::find_deposits`]: deposits of one amount created in a window.
 #[derive(Debug, Clone)]
 pub struct DepositLookup {
     amount: Cents,
@@ -60,9 +60,9 @@ impl Client {
     /// candidate's status, oldest first.
     ///
     /// `deposits` rows carry no amount, so every deposit in the window costs one
-    /// `deposit-status` call: keep the window short. Two intentions of the same amount in the
-    /// same window cannot be told apart by this lookup; record your own `qrId`s as soon as a
-    /// call returns, and compare.
+    /// `deposit-status` call: keep the window short. This lookup cannot distinguish two intentions of the
+    /// same amount in the same window, so record your own `qrId`s as soon as a call returns,
+    /// and compare.
     pub fn find_deposits(&self, lookup: &DepositLookup) -> Result<Vec<DepositInfo>> {
         let until = lookup
             .until

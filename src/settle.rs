@@ -6,7 +6,7 @@ use crate::api::{DepositInfo, DepositStatus};
 use crate::client::Client;
 use crate::error::{Error, Result};
 
-/// How [`Client::wait_for_settlement`] polls. Every setter documents its default.
+/// Polling settings of [`Client::wait_for_settlement`]. Every setter documents its default.
 #[derive(Debug, Clone)]
 pub struct SettleOptions {
     deadline: Duration,

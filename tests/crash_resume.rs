@@ -94,7 +94,7 @@ fn unknown_outcome_resumed_by_new_process() {
     assert_eq!(nonces.len(), 1, "{nonces:?}");
 }
 
-/// A fresh folder under the system temporary directory.
+/// Creates a fresh folder under the system temporary directory.
 fn tempdir() -> PathBuf {
     let mut bytes = [0u8; 8];
     getrandom::getrandom(&mut bytes).unwrap();

@@ -176,7 +176,7 @@ fn invalid(field: &'static str, reason: String) -> Error {
     Error::InvalidInput { field, reason }
 }
 
-/// Answer of `POST deposit`: the Pix charge to show the payer.
+/// Result of `POST deposit`: the Pix charge to show the payer.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
@@ -322,7 +322,7 @@ impl Serialize for DepositStatus {
     }
 }
 
-/// Answer of `deposit-status`: one deposit's state.
+/// Result of `deposit-status`: one deposit's state.
 ///
 /// Payer fields exist only after payment, so they are optional; `null`, a missing key and
 /// `""` all decode as `None`. Unknown fields are ignored.

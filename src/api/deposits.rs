@@ -145,7 +145,7 @@ impl Call<Vec<DepositRow>> {
 }
 
 impl Client {
-    /// Lists deposits in one window. The API returns at most 200 rows and says nothing when
+    /// Lists deposits in one window. The API returns at most 200 rows and gives no sign when
     /// it cut the list, so a result of exactly 200 rows may be incomplete: use
     /// [`Client::deposits_walk`] for long windows.
     pub fn deposits(&self, query: &DepositsQuery) -> Result<Vec<DepositRow>> {

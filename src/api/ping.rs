@@ -6,7 +6,7 @@ use crate::call::{Call, Method};
 use crate::client::Client;
 use crate::error::Result;
 
-/// Answer of `ping`.
+/// Result of `ping`.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[non_exhaustive]
 pub struct Ping {

@@ -49,7 +49,7 @@ struct Pix2faBody<'a> {
     qr_id: &'a str,
 }
 
-/// Answer of `pix2fa`.
+/// Result of `pix2fa`.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[non_exhaustive]
 pub struct Pix2faResult {

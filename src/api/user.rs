@@ -10,7 +10,7 @@ use crate::client::Client;
 use crate::error::{Error, Result};
 use crate::money::Cents;
 
-/// Answer of `user-info`: how much of the end user's daily limit is used.
+/// Result of `user-info`: how much of the end user's daily limit is used.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
@@ -79,7 +79,7 @@ impl Call<UserInfo> {
 }
 
 impl Client {
-    /// Reads an end user's daily limit state. Accepts the answer with or without the
+    /// Reads an end user's daily limit state. Accepts the response with or without the
     /// `{"response": …}` envelope, since the API documents both.
     pub fn user_info(&self, euid: &str) -> Result<UserInfo> {
         self.execute(&Call::user_info(euid)?).map(|done| done.value)

@@ -109,7 +109,7 @@ impl Serialize for WithdrawRequest {
     }
 }
 
-/// Answer of `POST withdraw`.
+/// Result of `POST withdraw`.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
@@ -212,12 +212,12 @@ impl Serialize for WithdrawStatus {
     }
 }
 
-/// Answer of `withdraw-status`: one withdrawal's state.
+/// Result of `withdraw-status`: one withdrawal's state.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
 pub struct WithdrawInfo {
-    /// `id`: the withdrawal id (`withdrawalId` in the create answer).
+    /// `id`: the withdrawal id (`withdrawalId` in the create result).
     pub id: String,
     /// `pixKey`: the key that receives the payout.
     #[serde(default, deserialize_with = "empty_as_none")]
