@@ -84,6 +84,21 @@ impl Conn {
 
     /// Reads one response, or `None` if the server closed the connection first.
     fn read(&mut self) -> Option<Reply> {
+        let mut reply = self.read_head()?;
+        // Interim (1xx) responses have no body and no Content-Length.
+        if reply.status < 200 {
+            return Some(reply);
+        }
+        reply.body = vec![0; content_length(&reply)];
+        self.reader
+            .read_exact(&mut reply.body)
+            .expect("read the body");
+        Some(reply)
+    }
+
+    /// Reads the status line and headers of one response, leaving its body unread, or
+    /// returns `None` if the server closed the connection first.
+    fn read_head(&mut self) -> Option<Reply> {
         let mut status_line = String::new();
         match self.reader.read_line(&mut status_line) {
             Ok(0) | Err(_) => return None,
@@ -108,25 +123,20 @@ impl Conn {
             headers.push((name.to_string(), value.trim().to_string()));
         }
 
-        let mut reply = Reply {
+        Some(Reply {
             status,
             headers,
             body: Vec::new(),
-        };
-        // Interim (1xx) responses have no body and no Content-Length.
-        if status < 200 {
-            return Some(reply);
-        }
-        let length: usize = reply
-            .header("content-length")
-            .expect("every final response has Content-Length")
-            .parse()
-            .expect("numeric Content-Length");
-        reply.body = vec![0; length];
+        })
+    }
+
+    /// Reads every byte until the server closes the connection.
+    fn read_to_close(&mut self) -> Vec<u8> {
+        let mut rest = Vec::new();
         self.reader
-            .read_exact(&mut reply.body)
-            .expect("read the body");
-        Some(reply)
+            .read_to_end(&mut rest)
+            .expect("read until the connection closes");
+        rest
     }
 
     fn request(
@@ -146,6 +156,14 @@ impl Conn {
         let mut byte = [0u8; 1];
         matches!(self.reader.read(&mut byte), Ok(0) | Err(_))
     }
+}
+
+fn content_length(reply: &Reply) -> usize {
+    reply
+        .header("content-length")
+        .expect("every final response has Content-Length")
+        .parse()
+        .expect("numeric Content-Length")
 }
 
 fn api_addr(sandbox: &Sandbox) -> String {
@@ -1878,4 +1896,276 @@ fn med_for_unknown_deposit_panics() {
 fn withdraw_status_of_unknown_id_panics() {
     let sandbox = Sandbox::start().expect("start the sandbox");
     sandbox.set_withdraw_status("nope", "sent");
+}
+
+/// Drops the sandbox and asserts that it stopped well before [`PATIENCE`], so a test of an
+/// action that waits on shutdown fails instead of hanging.
+fn drop_promptly(sandbox: Sandbox) {
+    let started = Instant::now();
+    drop(sandbox);
+    assert!(
+        started.elapsed() < PATIENCE / 2,
+        "drop waited for a scripted action"
+    );
+}
+
+/// Sends a deposit on a fresh connection and returns the connection, unread.
+fn send_deposit(sandbox: &Sandbox, nonce: &str) -> Conn {
+    let mut conn = Conn::open(&api_addr(sandbox));
+    deposit(sandbox, nonce, 100).send_on(&mut conn);
+    conn
+}
+
+#[test]
+fn action_reset_mid_body_after_work() {
+    let sandbox = Sandbox::start().expect("start the sandbox");
+    sandbox.push_action(Action::ResetMidBody { after: 10 });
+    let mut conn = send_deposit(&sandbox, "dep-1");
+
+    let head = conn.read_head().expect("a response head");
+    assert_eq!(head.status, 200);
+    let rest = conn.read_to_close();
+    assert_eq!(rest.len(), 10, "body bytes before the close");
+    assert!(
+        content_length(&head) > 10,
+        "Content-Length is the full body"
+    );
+
+    let ledger = sandbox.ledger();
+    assert_eq!(ledger.len(), 1, "the work was done");
+    let retry = deposit(&sandbox, "dep-1", 100).run();
+    assert_eq!(retry.json()["response"]["id"], ledger[0].id.as_str());
+    assert_eq!(sandbox.ledger().len(), 1);
+}
+
+#[test]
+fn action_truncated_body_is_cut() {
+    let sandbox = Sandbox::start().expect("start the sandbox");
+    sandbox.push_action(Action::ProcessThenRespondTruncated { cut: 5 });
+    let mut conn = send_deposit(&sandbox, "dep-1");
+    let head = conn.read_head().expect("a response head");
+    assert_eq!(head.status, 200);
+    assert_eq!(head.header("x-nonce"), Some("dep-1"));
+    let rest = conn.read_to_close();
+    assert_eq!(rest, br#"{"asy"#);
+    assert_eq!(sandbox.ledger().len(), 1);
+
+    // A cut past the end still leaves the body one byte short.
+    sandbox.push_action(Action::ProcessThenRespondTruncated { cut: usize::MAX });
+    let mut conn = send_deposit(&sandbox, "dep-1");
+    let head = conn.read_head().expect("a response head");
+    let rest = conn.read_to_close();
+    assert_eq!(rest.len(), content_length(&head) - 1);
+    assert!(serde_json::from_slice::<Value>(&rest).is_err());
+}
+
+#[test]
+fn action_delay_headers_after_work() {
+    let sandbox = Sandbox::start().expect("start the sandbox");
+    let delay = Duration::from_millis(300);
+    sandbox.push_action(Action::DelayHeaders(delay));
+    let started = Instant::now();
+    let reply = deposit(&sandbox, "dep-1", 100).run();
+    assert!(started.elapsed() >= delay, "responded before the delay");
+    assert_eq!(reply.status, 200);
+
+    // The work is done before the wait, and shutdown cuts the wait short.
+    sandbox.push_action(Action::DelayHeaders(Duration::from_secs(60)));
+    let mut waiting = send_deposit(&sandbox, "dep-2");
+    wait_for_ledger(&sandbox, 2);
+    drop_promptly(sandbox);
+    assert!(waiting.is_closed());
+}
+
+#[test]
+fn action_trickle_writes_whole_response() {
+    let sandbox = Sandbox::start().expect("start the sandbox");
+    let every = Duration::from_millis(20);
+    sandbox.push_action(Action::Trickle { chunk: 64, every });
+    let mut conn = Conn::open(&api_addr(&sandbox));
+    let started = Instant::now();
+    let reply = conn.request(
+        "GET",
+        "/api/ping",
+        &[("Authorization", &format!("Bearer {}", sandbox.token()))],
+        b"",
+    );
+    let elapsed = started.elapsed();
+    assert_eq!(reply.status, 200);
+    assert_eq!(reply.json()["response"]["msg"], "Pong!");
+    // The head alone is longer than 64 bytes, so there were at least three pieces.
+    assert!(elapsed >= 2 * every, "all pieces came at once: {elapsed:?}");
+
+    // The connection stays usable.
+    Call::new(&sandbox, "GET", "/api/ping").send_on(&mut conn);
+    assert_eq!(conn.read().expect("a second answer").status, 200);
+
+    // Shutdown stops a slow trickle.
+    sandbox.push_action(Action::Trickle {
+        chunk: 1,
+        every: Duration::from_secs(60),
+    });
+    let mut slow = Conn::open(&api_addr(&sandbox));
+    Call::new(&sandbox, "GET", "/api/ping").send_on(&mut slow);
+    let mut first = [0u8; 1];
+    slow.reader.read_exact(&mut first).expect("the first piece");
+    assert_eq!(&first, b"H");
+    drop_promptly(sandbox);
+    assert!(slow.is_closed());
+}
+
+#[test]
+fn action_black_hole_hangs_until_drop() {
+    let sandbox = Sandbox::start().expect("start the sandbox");
+    sandbox.push_action(Action::BlackHole);
+    let mut hung = send_deposit(&sandbox, "dep-1");
+    while sandbox.requests().is_empty() {
+        thread::sleep(Duration::from_millis(5));
+    }
+    hung.writer
+        .set_read_timeout(Some(Duration::from_millis(200)))
+        .expect("set read timeout");
+    let mut byte = [0u8; 1];
+    let error = hung
+        .reader
+        .read(&mut byte)
+        .expect_err("no byte and no close from a black hole");
+    assert!(
+        matches!(
+            error.kind(),
+            std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+        ),
+        "{error}"
+    );
+
+    // Other connections are served, and the black-holed request created nothing.
+    assert_eq!(Call::new(&sandbox, "GET", "/api/ping").run().status, 200);
+    assert!(sandbox.ledger().is_empty());
+    assert_eq!(sandbox.requests()[0].header("x-nonce"), Some("dep-1"));
+
+    drop_promptly(sandbox);
+    hung.writer
+        .set_read_timeout(Some(PATIENCE))
+        .expect("set read timeout");
+    assert!(hung.is_closed());
+}
+
+#[test]
+fn action_nonce_echo_wrong_or_missing() {
+    let sandbox = Sandbox::start().expect("start the sandbox");
+    sandbox.push_action(Action::WrongNonceEcho("other-nonce".into()));
+    sandbox.push_action(Action::NoNonceEcho);
+
+    let wrong = deposit(&sandbox, "dep-1", 100).run();
+    assert_eq!(wrong.status, 200);
+    assert_eq!(wrong.header("x-nonce"), Some("other-nonce"));
+    assert_eq!(
+        wrong
+            .headers
+            .iter()
+            .filter(|(name, _)| name.eq_ignore_ascii_case("x-nonce"))
+            .count(),
+        1
+    );
+    assert_eq!(
+        sandbox.ledger()[0].nonce,
+        "dep-1",
+        "the work used the real nonce"
+    );
+
+    let missing = deposit(&sandbox, "dep-2", 100).run();
+    assert_eq!(missing.status, 200);
+    assert_eq!(missing.header("x-nonce"), None);
+    assert!(missing.header("x-request-id").is_some());
+    assert_eq!(sandbox.ledger().len(), 2);
+}
+
+#[test]
+fn action_close_idle_after_limit() {
+    let sandbox = Sandbox::start().expect("start the sandbox");
+    let addr = api_addr(&sandbox);
+
+    sandbox.push_action(Action::CloseIdleAfter(Duration::from_millis(100)));
+    let mut idle = Conn::open(&addr);
+    Call::new(&sandbox, "GET", "/api/ping").send_on(&mut idle);
+    let reply = idle.read().expect("the answer");
+    assert_eq!(reply.status, 200);
+    assert_eq!(reply.header("connection"), None, "no advance notice");
+    assert!(idle.is_closed());
+
+    sandbox.push_action(Action::CloseIdleAfter(Duration::ZERO));
+    let mut at_once = Conn::open(&addr);
+    Call::new(&sandbox, "GET", "/api/ping").send_on(&mut at_once);
+    assert_eq!(at_once.read().expect("the answer").status, 200);
+    assert!(at_once.is_closed());
+
+    // A request that arrives within the limit keeps the connection open.
+    sandbox.push_action(Action::CloseIdleAfter(PATIENCE));
+    let mut busy = Conn::open(&addr);
+    Call::new(&sandbox, "GET", "/api/ping").send_on(&mut busy);
+    assert_eq!(busy.read().expect("the first answer").status, 200);
+    Call::new(&sandbox, "GET", "/api/ping").send_on(&mut busy);
+    assert_eq!(busy.read().expect("the second answer").status, 200);
+    let requests = sandbox.requests();
+    let last_two = &requests[requests.len() - 2..];
+    assert_eq!(last_two[0].connection, last_two[1].connection);
+}
+
+#[test]
+fn action_constructors_respond_without_job() {
+    let sandbox = Sandbox::start().expect("start the sandbox");
+    let at = datetime!(2026-12-04 20:35:41.861 UTC);
+    sandbox.push_action(Action::html(502, "<h1>Bad Gateway</h1>"));
+    sandbox.push_action(Action::empty(504));
+    sandbox.push_action(Action::retry_after_seconds(503, 1));
+    sandbox.push_action(Action::retry_after_date(429, at));
+
+    let html = deposit(&sandbox, "dep-1", 100).run();
+    assert_eq!(html.status, 502);
+    assert_eq!(
+        html.header("content-type"),
+        Some("text/html; charset=utf-8")
+    );
+    assert_eq!(html.text(), "<h1>Bad Gateway</h1>");
+
+    let empty = deposit(&sandbox, "dep-1", 100).run();
+    assert_eq!(empty.status, 504);
+    assert_eq!(empty.header("content-length"), Some("0"));
+    assert!(empty.body.is_empty());
+
+    let seconds = deposit(&sandbox, "dep-1", 100).run();
+    assert_eq!(seconds.status, 503);
+    assert_eq!(seconds.header("retry-after"), Some("1"));
+    assert_eq!(seconds.json()["async"], false);
+    assert!(!error_message(&seconds).is_empty());
+
+    let date = deposit(&sandbox, "dep-1", 100).run();
+    assert_eq!(date.status, 429);
+    assert_eq!(
+        date.header("retry-after"),
+        Some("Fri, 04 Dec 2026 20:35:41 GMT")
+    );
+    assert!(!error_message(&date).is_empty());
+
+    assert!(sandbox.ledger().is_empty());
+}
+
+#[test]
+fn action_oversized_streams_exact_length() {
+    let sandbox = Sandbox::start().expect("start the sandbox");
+    let bytes = 3 * 1024 * 1024 + 7;
+    sandbox.push_action(Action::oversized(200, bytes));
+    let reply = deposit(&sandbox, "dep-1", 100).run();
+    assert_eq!(reply.status, 200);
+    assert_eq!(reply.header("content-type"), Some("application/json"));
+    assert_eq!(reply.body.len(), bytes);
+    let body = reply.json();
+    assert_eq!(body["async"], false);
+    assert!(sandbox.ledger().is_empty());
+
+    // A client that stops reading does not keep the sandbox from stopping.
+    sandbox.push_action(Action::oversized(200, 256 * 1024 * 1024));
+    let mut stalled = send_deposit(&sandbox, "dep-2");
+    assert_eq!(stalled.read_head().expect("a response head").status, 200);
+    drop_promptly(sandbox);
 }

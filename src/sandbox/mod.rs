@@ -75,6 +75,7 @@
 //! Request heads are limited to 64 KiB (431 beyond), bodies to 1 MiB (413 beyond), and
 //! `Transfer-Encoding` bodies are rejected with 411. Idle connections close after 30 s.
 
+mod actions;
 mod controls;
 mod format;
 mod http;
@@ -418,6 +419,68 @@ pub enum Action {
     Close,
     /// Wait this long, then handle the request as usual; shutdown cuts the wait short.
     Delay(Duration),
+    /// Handle the request as usual (the work is done if it completes within the call), write
+    /// the response head with the full `Content-Length` and the first `after` bytes of the
+    /// body, then close the connection.
+    ///
+    /// `after` is capped at one byte short of the body, so the body is always incomplete;
+    /// with an empty body only the head is written. Std cannot set `SO_LINGER` to 0
+    /// (`TcpStream::set_linger` is unstable), so the sandbox shuts the socket down and closes
+    /// it, which sends a FIN, not an RST. A client sees the connection end before
+    /// `Content-Length` bytes arrived, exactly as with
+    /// [`Action::ProcessThenRespondTruncated`].
+    ResetMidBody {
+        /// Body bytes written before closing.
+        after: usize,
+    },
+    /// Handle the request as usual, then wait this long before writing anything, so a
+    /// client's response-header timeout can fire. Shutdown cuts the wait short and closes the
+    /// connection without a response.
+    DelayHeaders(Duration),
+    /// Handle the request as usual, then write the whole response, head included, in
+    /// `chunk`-byte pieces with `every` between them. A `chunk` of 0 is taken as 1. Shutdown
+    /// stops the writing and closes the connection.
+    Trickle {
+        /// Bytes per piece.
+        chunk: usize,
+        /// Pause between two pieces.
+        every: Duration,
+    },
+    /// Neither handle nor answer the request, read nothing more and keep the connection
+    /// open until the sandbox shuts down: the client's call hangs. The request is recorded,
+    /// because it was read before the action applied, but no job is created. The 30 s idle
+    /// timeout does not apply.
+    BlackHole,
+    /// Handle the request as usual, write the response head with the full `Content-Length`
+    /// and only the first `cut` bytes of the body, then close the connection, so a JSON body
+    /// is truncated. `cut` is capped at one byte short of the body, as for
+    /// [`Action::ResetMidBody`].
+    ProcessThenRespondTruncated {
+        /// Body bytes written before closing.
+        cut: usize,
+    },
+    /// Handle the request as usual, but send this value as the response's `X-Nonce` instead
+    /// of the request's nonce. It is written as given, so a value with CR or LF breaks the
+    /// response. On the results listener, whose responses carry no `X-Nonce`, the header is
+    /// added.
+    WrongNonceEcho(String),
+    /// Handle the request as usual, but send the response without an `X-Nonce` header.
+    NoNonceEcho,
+    /// Handle the request as usual and answer it, then close the connection unless the next
+    /// request starts arriving within this duration, as a server or proxy that drops idle
+    /// keep-alive connections early does. A client that reuses the pooled connection after
+    /// that finds it closed. With zero, the connection closes right after the response
+    /// unless a pipelined request is already buffered.
+    CloseIdleAfter(Duration),
+    /// Respond with this status and a JSON-looking body of exactly `bytes` bytes, and do
+    /// nothing else (no job created). Built by [`Action::oversized`], which documents the
+    /// body. The body is written in pieces of at most 64 KiB, so it is never held in memory.
+    Oversized {
+        /// HTTP status code.
+        status: u16,
+        /// Body length in bytes.
+        bytes: usize,
+    },
 }
 
 impl Action {

@@ -179,6 +179,17 @@ impl Shared {
         }
     }
 
+    /// Blocks until the sandbox shuts down.
+    pub fn wait_for_shutdown(&self) {
+        let mut state = lock(&self.state);
+        while !self.is_shutting_down() {
+            state = self
+                .changed
+                .wait(state)
+                .unwrap_or_else(PoisonError::into_inner);
+        }
+    }
+
     pub fn is_shutting_down(&self) -> bool {
         self.shutdown.load(Ordering::SeqCst)
     }
