@@ -7,7 +7,9 @@ use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use depix::sandbox::{Action, LedgerEntry, Listener, Sandbox, SandboxBuilder, WebhookKind};
+use depix::sandbox::{
+    Action, FaultKind, FaultMix, LedgerEntry, Listener, Sandbox, SandboxBuilder, WebhookKind,
+};
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 use time::macros::datetime;
@@ -2168,4 +2170,198 @@ fn action_oversized_streams_exact_length() {
     let mut stalled = send_deposit(&sandbox, "dep-2");
     assert_eq!(stalled.read_head().expect("a response head").status, 200);
     drop_promptly(sandbox);
+}
+
+/// What a client sees of one call sent with `Connection: close`, in a form two runs can
+/// compare: the status, the headers that faults change, and whether the body was complete.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Seen {
+    Closed,
+    Response {
+        status: u16,
+        nonce: Option<String>,
+        retry_after: bool,
+        complete: bool,
+    },
+}
+
+/// Sends a deposit with `Connection: close` and returns what came back, with the body.
+fn observe(sandbox: &Sandbox, nonce: &str) -> (Seen, Option<Reply>) {
+    let mut conn = Conn::open(&api_addr(sandbox));
+    let auth = format!("Bearer {}", sandbox.token());
+    let headers = [
+        ("Authorization", auth.as_str()),
+        ("X-Nonce", nonce),
+        ("Connection", "close"),
+    ];
+    conn.send(
+        "POST",
+        "/api/deposit",
+        &headers,
+        br#"{"amountInCents":100}"#,
+    );
+    let Some(mut head) = conn.read_head() else {
+        return (Seen::Closed, None);
+    };
+    head.body = conn.read_to_close();
+    let seen = Seen::Response {
+        status: head.status,
+        nonce: head.header("x-nonce").map(str::to_string),
+        retry_after: head.header("retry-after").is_some(),
+        complete: head.body.len() == content_length(&head),
+    };
+    (seen, Some(head))
+}
+
+/// Sends `count` deposits to a fresh sandbox with this mix and returns what each call saw.
+fn run_mix(mix: FaultMix, count: usize) -> (Vec<Seen>, Vec<(FaultKind, u64)>) {
+    let sandbox = start(Sandbox::builder().fault_mix(mix));
+    let seen = (0..count)
+        .map(|index| observe(&sandbox, &format!("dep-{index}")).0)
+        .collect();
+    (seen, sandbox.fault_counts())
+}
+
+#[test]
+fn fault_mix_repeats_for_same_seed() {
+    let mix = FaultMix::new(42).rate(0.5);
+    let (first, first_counts) = run_mix(mix.clone(), 30);
+    let (second, second_counts) = run_mix(mix, 30);
+    assert_eq!(first, second);
+    assert_eq!(first_counts, second_counts);
+
+    let injected: u64 = first_counts.iter().map(|(_, count)| count).sum();
+    assert!(injected > 0, "no fault in 30 calls at rate 0.5");
+    assert!(injected < 30, "every call got a fault at rate 0.5");
+    let kinds: Vec<FaultKind> = first_counts.iter().map(|(kind, _)| *kind).collect();
+    assert_eq!(kinds, FaultKind::ALL);
+
+    let (other, _) = run_mix(FaultMix::new(43).rate(0.5), 30);
+    assert_ne!(first, other, "another seed gave the same faults");
+}
+
+#[test]
+fn fault_mix_each_kind_as_documented() {
+    let sandbox = Sandbox::start().expect("start the sandbox");
+    for (index, kind) in FaultKind::ALL.into_iter().enumerate() {
+        sandbox.set_fault_mix(Some(FaultMix::new(9).rate(1.0).kinds(&[kind])));
+        let before = sandbox.ledger().len();
+        let nonce = format!("dep-{index}");
+        let (seen, reply) = observe(&sandbox, &nonce);
+        // Processing time is zero, so a handled request has created its deposit by now.
+        let created = sandbox.ledger().len() - before;
+
+        let (status, complete) = match &seen {
+            Seen::Closed => (0, false),
+            Seen::Response {
+                status, complete, ..
+            } => (*status, *complete),
+        };
+        let reply = reply.unwrap_or(Reply {
+            status: 0,
+            headers: Vec::new(),
+            body: Vec::new(),
+        });
+        let expected_created = match kind {
+            FaultKind::CloseBeforeProcessing
+            | FaultKind::Html502
+            | FaultKind::Unavailable503
+            | FaultKind::Unavailable503RetryAfter
+            | FaultKind::RateLimited429Seconds
+            | FaultKind::RateLimited429Date => 0,
+            _ => 1,
+        };
+        assert_eq!(created, expected_created, "deposits created under {kind:?}");
+
+        match kind {
+            FaultKind::CloseBeforeProcessing | FaultKind::CloseAfterProcessing => {
+                assert_eq!(seen, Seen::Closed, "{kind:?}");
+            }
+            FaultKind::ResetMidBody | FaultKind::TruncatedJson => {
+                assert_eq!(status, 200, "{kind:?}");
+                assert!(!complete, "{kind:?} sent the whole body");
+            }
+            FaultKind::Html502 => {
+                assert_eq!(status, 502);
+                assert!(reply.text().contains("502 Bad Gateway"));
+                assert!(reply.header("date").is_some());
+            }
+            FaultKind::Empty504 => {
+                assert_eq!(status, 504);
+                assert!(reply.body.is_empty());
+            }
+            FaultKind::Unavailable503 => {
+                assert_eq!(status, 503);
+                assert_eq!(reply.header("retry-after"), None);
+                assert!(!error_message(&reply).is_empty());
+            }
+            FaultKind::Unavailable503RetryAfter | FaultKind::RateLimited429Seconds => {
+                assert!(status == 503 || status == 429, "{kind:?} gave {status}");
+                assert_eq!(reply.header("retry-after"), Some("1"), "{kind:?}");
+            }
+            FaultKind::RateLimited429Date => {
+                assert_eq!(status, 429);
+                let date = parse_http_date(reply.header("date").expect("Date header"));
+                let retry_at =
+                    parse_http_date(reply.header("retry-after").expect("Retry-After header"));
+                assert_eq!(retry_at - date, time::Duration::SECOND);
+            }
+            FaultKind::DelayHeaders | FaultKind::Trickle => {
+                assert_eq!(status, 200, "{kind:?}");
+                assert!(complete, "{kind:?}");
+                assert_eq!(reply.header("x-nonce"), Some(nonce.as_str()));
+            }
+            FaultKind::WrongNonceEcho => {
+                assert_eq!(status, 200);
+                let echoed = reply.header("x-nonce").expect("X-Nonce header");
+                assert!(echoed.starts_with("wrong-"), "echoed {echoed:?}");
+            }
+            FaultKind::ForcedAsync => {
+                assert_eq!(status, 202);
+                assert_eq!(reply.json()["async"], true);
+            }
+            other => panic!("no expectation for {other:?}"),
+        }
+    }
+    let counts = sandbox.fault_counts();
+    assert!(counts.iter().all(|(_, count)| *count == 1), "{counts:?}");
+}
+
+#[test]
+fn fault_mix_spares_scripts_and_results() {
+    let sandbox = Sandbox::start().expect("start the sandbox");
+    let queued = deposit(&sandbox, "dep-1", 100).mode("true").run().json();
+    let url = queued["urlResponse"]
+        .as_str()
+        .expect("urlResponse")
+        .to_string();
+    wait_for_ledger(&sandbox, 1);
+
+    let only_503 = FaultMix::new(1)
+        .rate(1.0)
+        .kinds(&[FaultKind::Unavailable503]);
+    sandbox.set_fault_mix(Some(only_503));
+    assert_eq!(get_url(&url, &[]).status, 200, "results listener");
+    sandbox.push_action(Action::json(418, json!({})));
+    assert_eq!(Call::new(&sandbox, "GET", "/api/ping").run().status, 418);
+    assert_eq!(Call::new(&sandbox, "GET", "/api/ping").run().status, 503);
+
+    sandbox.set_fault_mix(Some(FaultMix::new(1).kinds(&[])));
+    assert_eq!(Call::new(&sandbox, "GET", "/api/ping").run().status, 200);
+    sandbox.set_fault_mix(None);
+    assert_eq!(Call::new(&sandbox, "GET", "/api/ping").run().status, 200);
+
+    let counts = sandbox.fault_counts();
+    let injected: Vec<_> = counts.iter().filter(|(_, count)| *count > 0).collect();
+    assert_eq!(injected, [&(FaultKind::Unavailable503, 1)]);
+}
+
+/// Parses an IMF-fixdate such as `Fri, 04 Dec 2026 20:35:41 GMT`.
+fn parse_http_date(text: &str) -> OffsetDateTime {
+    let format = time::macros::format_description!(
+        "[weekday repr:short], [day] [month repr:short] [year] [hour]:[minute]:[second] GMT"
+    );
+    time::PrimitiveDateTime::parse(text, format)
+        .unwrap_or_else(|error| panic!("invalid HTTP date {text:?}: {error}"))
+        .assume_utc()
 }

@@ -69,6 +69,15 @@
 //! header gets 400. `GET /qr/<id>.png` returns
 //! a 1x1 PNG for every created deposit.
 //!
+//! # Faults
+//!
+//! [`Sandbox::push_action`] scripts how the next request fails: a canned response, a
+//! close before or after the work, a cut or trickled body, delayed headers, a hang, a wrong
+//! `X-Nonce` echo or an early close of an idle connection (see [`Action`]). A seeded
+//! [`FaultMix`] ([`SandboxBuilder::fault_mix`]) injects such faults at random into API
+//! requests with no scripted action, the same ones for the same seed and order of requests,
+//! and [`Sandbox::fault_counts`] reports what it injected.
+//!
 //! # HTTP
 //!
 //! Both listeners speak HTTP/1.1 with persistent connections and `Content-Length` bodies.
@@ -77,6 +86,7 @@
 
 mod actions;
 mod controls;
+mod faults;
 mod format;
 mod http;
 mod jobs;
@@ -96,6 +106,7 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
+pub use self::faults::{FaultKind, FaultMix};
 use self::shared::{Config, Shared};
 use self::webhooks::WebhookSettings;
 
@@ -110,6 +121,7 @@ pub struct SandboxBuilder {
     user_info_bare: bool,
     webhook: Option<WebhookSettings>,
     webhook_duplicates: bool,
+    fault_mix: Option<FaultMix>,
 }
 
 impl Default for SandboxBuilder {
@@ -123,6 +135,7 @@ impl Default for SandboxBuilder {
             user_info_bare: false,
             webhook: None,
             webhook_duplicates: false,
+            fault_mix: None,
         }
     }
 }
@@ -196,6 +209,13 @@ impl SandboxBuilder {
         self
     }
 
+    /// Injects random faults into API requests that find no scripted action queued, as
+    /// [`FaultMix`] describes. Default: no fault mix.
+    pub fn fault_mix(mut self, mix: FaultMix) -> Self {
+        self.fault_mix = Some(mix);
+        self
+    }
+
     /// Binds both listeners on `127.0.0.1` and starts serving.
     ///
     /// # Errors
@@ -228,6 +248,7 @@ impl SandboxBuilder {
         };
 
         let shared = Arc::new(Shared::new(config, self.processing_time));
+        shared.set_fault_mix(self.fault_mix);
         let mut sandbox = Sandbox {
             shared: Arc::clone(&shared),
             token: self.token,
@@ -321,6 +342,22 @@ impl Sandbox {
     /// [`Sandbox::push_action`] does for the API listener.
     pub fn push_result_action(&self, action: Action) {
         self.shared.push_action(Listener::Results, action);
+    }
+
+    /// Replaces the fault mix, or removes it with `None`. A new mix restarts its generator
+    /// from its seed, and the counts of [`Sandbox::fault_counts`] keep growing.
+    pub fn set_fault_mix(&self, mix: Option<FaultMix>) {
+        self.shared.set_fault_mix(mix);
+    }
+
+    /// Returns how many faults of every kind the fault mix injected since the sandbox
+    /// started, in [`FaultKind::ALL`] order, kinds never injected included with 0.
+    ///
+    /// A fault is counted when drawn, even when it has no effect on that request: for
+    /// example [`FaultKind::ForcedAsync`] on a request rejected before its job is created.
+    /// Scripted actions are not counted.
+    pub fn fault_counts(&self) -> Vec<(FaultKind, u64)> {
+        self.shared.fault_counts()
     }
 
     /// Returns every request read on both listeners, in arrival order.

@@ -10,6 +10,7 @@ use serde_json::json;
 use time::OffsetDateTime;
 
 use super::actions::write_oversized_body;
+use super::faults::Plan;
 use super::format::{http_date, uuid_v4};
 use super::http::{
     ReadError, Request, Response, encode_head, encode_response, read_request, write_response,
@@ -137,13 +138,32 @@ fn serve_request(
     kind: Listener,
     request: &Request,
 ) -> io::Result<Flow> {
-    let handle = || match kind {
-        Listener::Api => routes::handle_api(shared, request),
+    let handle_forcing = |force_async| match kind {
+        Listener::Api => routes::handle_api(shared, request, force_async),
         Listener::Results => routes::handle_results(shared, request),
     };
-    match shared.next_action(kind) {
-        None => finish(shared, writer, request, &handle()),
-        Some(action) => apply_action(shared, writer, request, action, handle),
+    let handle = || handle_forcing(false);
+    if let Some(action) = shared.next_action(kind) {
+        return apply_action(shared, writer, request, action, handle);
+    }
+    let Some(fault) = shared.draw_fault(kind) else {
+        return finish(shared, writer, request, &handle());
+    };
+    log::debug!(
+        "sandbox injected the fault {:?} into {} {}",
+        fault.kind,
+        request.method,
+        request.target
+    );
+    match fault.plan(shared.now_utc()) {
+        Plan::Act(action) => apply_action(shared, writer, request, action, handle),
+        Plan::Trickle { pieces, every } => {
+            let response = handle();
+            let close = request.wants_close() || response.closes();
+            let chunk = encode_response(&response, close).len().div_ceil(pieces);
+            write_trickled(shared, writer, request, &response, chunk, every)
+        }
+        Plan::ForceAsync => finish(shared, writer, request, &handle_forcing(true)),
     }
 }
 

@@ -7,6 +7,9 @@ use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use time::OffsetDateTime;
+
+use super::faults::{Fault, FaultKind, FaultMix, FaultState};
 use super::http::Request;
 use super::jobs::{JobState, JobTable};
 use super::webhooks::{WebhookTarget, deliver, webhook_body};
@@ -61,6 +64,7 @@ pub(crate) struct Shared {
     result_actions: Mutex<VecDeque<Action>>,
     connections: Mutex<Connections>,
     next_connection: AtomicU64,
+    faults: Mutex<FaultState>,
 }
 
 /// Locks a mutex, ignoring poisoning: every critical section leaves its data consistent.
@@ -85,6 +89,7 @@ impl Shared {
             result_actions: Mutex::default(),
             connections: Mutex::default(),
             next_connection: AtomicU64::new(1),
+            faults: Mutex::default(),
         }
     }
 
@@ -104,6 +109,11 @@ impl Shared {
         if changed {
             self.changed.notify_all();
         }
+    }
+
+    /// Returns the sandbox's wall clock: the current UTC time.
+    pub fn now_utc(&self) -> OffsetDateTime {
+        OffsetDateTime::now_utc()
     }
 
     /// Wakes every thread waiting on a job, after a job was created or changed.
@@ -318,5 +328,22 @@ impl Shared {
 
     pub fn next_action(&self, listener: Listener) -> Option<Action> {
         lock(self.actions(listener)).pop_front()
+    }
+
+    pub fn set_fault_mix(&self, mix: Option<FaultMix>) {
+        lock(&self.faults).set_mix(mix);
+    }
+
+    /// Draws from the fault mix for a request on this listener; the results listener never
+    /// gets a fault.
+    pub fn draw_fault(&self, listener: Listener) -> Option<Fault> {
+        match listener {
+            Listener::Api => lock(&self.faults).draw(),
+            Listener::Results => None,
+        }
+    }
+
+    pub fn fault_counts(&self) -> Vec<(FaultKind, u64)> {
+        lock(&self.faults).counts()
     }
 }
