@@ -2365,3 +2365,104 @@ fn parse_http_date(text: &str) -> OffsetDateTime {
         .unwrap_or_else(|error| panic!("invalid HTTP date {text:?}: {error}"))
         .assume_utc()
 }
+
+fn parse_rfc3339(text: &str) -> OffsetDateTime {
+    OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
+        .unwrap_or_else(|error| panic!("invalid RFC 3339 time {text:?}: {error}"))
+}
+
+/// Asserts that `at` lies in `[earliest, latest]` widened by 1 s, because some formats drop
+/// subseconds.
+fn assert_between(
+    what: &str,
+    at: OffsetDateTime,
+    earliest: OffsetDateTime,
+    latest: OffsetDateTime,
+) {
+    let second = time::Duration::SECOND;
+    assert!(
+        earliest - second <= at && at <= latest + second,
+        "{what} {at} is not within [{earliest}, {latest}]"
+    );
+}
+
+#[test]
+fn clock_offset_shifts_dates_and_expirations() {
+    let lifetime = Duration::from_secs(60);
+    for minutes in [5, -5] {
+        let offset = time::Duration::minutes(minutes);
+        let sandbox = start(
+            Sandbox::builder()
+                .async_lifetime(lifetime)
+                .clock_offset(offset),
+        );
+        let before = OffsetDateTime::now_utc() + offset;
+        let queued = deposit(&sandbox, "dep-1", 100).mode("true").run();
+        let done = deposit(&sandbox, "dep-2", 100).run();
+        let after = OffsetDateTime::now_utc() + offset;
+
+        let date = parse_http_date(queued.header("date").expect("Date header"));
+        assert_between("Date", date, before, after);
+        let expiration = parse_rfc3339(
+            queued.json()["expiration"]
+                .as_str()
+                .expect("expiration in the envelope"),
+        );
+        assert_between(
+            "envelope expiration",
+            expiration,
+            before + lifetime,
+            after + lifetime,
+        );
+
+        // Deadlines still run on the real clock, so the sync call is done at once.
+        assert_eq!(done.status, 200, "{}", done.text());
+        let id = done.json()["response"]["id"]
+            .as_str()
+            .expect("deposit id")
+            .to_string();
+        let status = deposit_status(&sandbox, &id);
+        let deposit_expiration =
+            parse_rfc3339(status["expiration"].as_str().expect("deposit expiration"));
+        let validity = time::Duration::minutes(20);
+        assert_between(
+            "deposit expiration",
+            deposit_expiration,
+            before + validity,
+            after + validity,
+        );
+    }
+}
+
+#[test]
+fn set_clock_offset_moves_date_header() {
+    let sandbox = Sandbox::start().expect("start the sandbox");
+    for minutes in [-5, 5, 0] {
+        let offset = time::Duration::minutes(minutes);
+        sandbox.set_clock_offset(offset);
+        let before = OffsetDateTime::now_utc() + offset;
+        let reply = Call::new(&sandbox, "GET", "/api/ping").run();
+        let after = OffsetDateTime::now_utc() + offset;
+        let date = parse_http_date(reply.header("date").expect("Date header"));
+        assert_between("Date", date, before, after);
+    }
+
+    // A fault's made-up response uses the same clock.
+    let offset = time::Duration::minutes(-5);
+    sandbox.set_clock_offset(offset);
+    let only_429 = [FaultKind::RateLimited429Date];
+    sandbox.set_fault_mix(Some(FaultMix::new(5).rate(1.0).kinds(&only_429)));
+    let before = OffsetDateTime::now_utc() + offset;
+    let reply = Call::new(&sandbox, "GET", "/api/ping").run();
+    let after = OffsetDateTime::now_utc() + offset;
+    assert_eq!(reply.status, 429);
+    let date = parse_http_date(reply.header("date").expect("Date header"));
+    assert_between("Date of a fault", date, before, after);
+}
+
+#[test]
+#[should_panic(expected = "clock offset")]
+fn clock_offset_out_of_range_panics() {
+    let sandbox = Sandbox::start().expect("start the sandbox");
+    sandbox.set_clock_offset(time::Duration::days(365 * 20_000));
+}

@@ -46,7 +46,7 @@ impl Action {
     /// `Fri, 04 Dec 2026 20:35:41 GMT`, subseconds dropped) and a JSON error envelope body.
     ///
     /// The response has no `Date` header, because the action is built before the request
-    /// arrives; a client that needs the server's time must take it from another response.
+    /// arrives. A client that needs the server's time must take it from another response.
     pub fn retry_after_date(status: u16, at: OffsetDateTime) -> Action {
         let date = http_date(at);
         let message = format!("try again after {date}");

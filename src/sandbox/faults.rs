@@ -9,13 +9,13 @@ use time::OffsetDateTime;
 use super::Action;
 use super::format::http_date;
 
-/// Pause between two pieces of a [`FaultKind::Trickle`] response; with at most six pieces
+/// Pause between two pieces of a [`FaultKind::Trickle`] response. With at most six pieces,
 /// the response is written within 250 ms.
 const TRICKLE_EVERY: Duration = Duration::from_millis(50);
 /// Largest [`FaultKind::DelayHeaders`] wait, in milliseconds.
 const MAX_DELAY_MILLIS: u64 = 200;
-/// Body bytes a cut response keeps are drawn below this bound, then capped one byte short of
-/// the body.
+/// Exclusive upper bound of the body bytes that a cut response keeps, before the cap at one
+/// byte short of the body.
 const CUT_BOUND: u64 = 256;
 
 /// A seeded random mix of faults for the API listener, set with
@@ -70,7 +70,9 @@ impl FaultMix {
 ///
 /// "Handled" means the request is handled as usual, so its job is created and the work is
 /// done if it completes within the call. Time-based parameters are small, so a soak of
-/// many calls stays fast. Responses that the fault makes up carry a `Date` header.
+/// many calls stays fast. Responses that the fault makes up carry a `Date` header from the
+/// sandbox's clock, [`SandboxBuilder::clock_offset`](super::SandboxBuilder::clock_offset)
+/// included.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum FaultKind {
@@ -174,7 +176,7 @@ impl Default for FaultState {
 }
 
 impl FaultState {
-    /// Replaces the mix and restarts the generator from its seed; the counts are kept.
+    /// Replaces the mix and restarts the generator from its seed. The counts are kept.
     pub fn set_mix(&mut self, mix: Option<FaultMix>) {
         if let Some(mix) = &mix {
             self.generator = SplitMix64 { state: mix.seed };
@@ -211,7 +213,7 @@ pub(crate) struct Fault {
     parameter: u64,
 }
 
-/// How the server applies a fault.
+/// The server's plan for one fault.
 #[derive(Debug)]
 pub(crate) enum Plan {
     /// Apply this action, as if it had been scripted.
@@ -223,7 +225,7 @@ pub(crate) enum Plan {
 }
 
 impl Fault {
-    /// Returns how to apply this fault; `now` is the sandbox's clock for `Date` headers.
+    /// Returns the plan for this fault, with `now`, the sandbox's clock, in `Date` headers.
     pub fn plan(&self, now: OffsetDateTime) -> Plan {
         let parameter = self.parameter;
         let cut = usize::try_from(parameter % CUT_BOUND).expect("a value below 256");

@@ -76,7 +76,8 @@
 //! `X-Nonce` echo or an early close of an idle connection (see [`Action`]). A seeded
 //! [`FaultMix`] ([`SandboxBuilder::fault_mix`]) injects such faults at random into API
 //! requests with no scripted action, the same ones for the same seed and order of requests,
-//! and [`Sandbox::fault_counts`] reports what it injected.
+//! and [`Sandbox::fault_counts`] reports what it injected. [`SandboxBuilder::clock_offset`]
+//! shifts the sandbox's wall clock, as a server whose clock is ahead or behind.
 //!
 //! # HTTP
 //!
@@ -122,6 +123,7 @@ pub struct SandboxBuilder {
     webhook: Option<WebhookSettings>,
     webhook_duplicates: bool,
     fault_mix: Option<FaultMix>,
+    clock_offset: time::Duration,
 }
 
 impl Default for SandboxBuilder {
@@ -136,6 +138,7 @@ impl Default for SandboxBuilder {
             webhook: None,
             webhook_duplicates: false,
             fault_mix: None,
+            clock_offset: time::Duration::ZERO,
         }
     }
 }
@@ -216,6 +219,25 @@ impl SandboxBuilder {
         self
     }
 
+    /// Shifts the sandbox's wall clock by `offset`, to simulate a server clock ahead
+    /// (positive) or behind (negative). Default: zero.
+    ///
+    /// Every wall-clock time the sandbox writes or stores uses the real UTC time plus the
+    /// offset: the `Date` header, the async envelope's `expiration`, the creation time and
+    /// `expiration` of deposits (so the `deposits` list filters on shifted times), the
+    /// `expiration` of withdrawals, and the times in ping claims, user-info, `bankTxId` and
+    /// MED webhooks. Deadlines (processing time, sync window, async lifetime) run on the
+    /// monotonic clock and do not move. [`Sandbox::set_clock_offset`] changes it later.
+    ///
+    /// # Panics
+    ///
+    /// [`SandboxBuilder::start`] panics if the current time plus `offset` is outside the
+    /// years -9999 to 9999.
+    pub fn clock_offset(mut self, offset: time::Duration) -> Self {
+        self.clock_offset = offset;
+        self
+    }
+
     /// Binds both listeners on `127.0.0.1` and starts serving.
     ///
     /// # Errors
@@ -249,6 +271,7 @@ impl SandboxBuilder {
 
         let shared = Arc::new(Shared::new(config, self.processing_time));
         shared.set_fault_mix(self.fault_mix);
+        shared.set_clock_offset(self.clock_offset);
         let mut sandbox = Sandbox {
             shared: Arc::clone(&shared),
             token: self.token,
@@ -342,6 +365,18 @@ impl Sandbox {
     /// [`Sandbox::push_action`] does for the API listener.
     pub fn push_result_action(&self, action: Action) {
         self.shared.push_action(Listener::Results, action);
+    }
+
+    /// Sets the offset of the sandbox's wall clock, as [`SandboxBuilder::clock_offset`]
+    /// describes, from now on. Times already stored keep the offset they were made with,
+    /// as a real server's records do when its clock is corrected: a job's envelope
+    /// `expiration` and a deposit's `expiration`, for example.
+    ///
+    /// # Panics
+    ///
+    /// Panics if the current time plus `offset` is outside the years -9999 to 9999.
+    pub fn set_clock_offset(&self, offset: time::Duration) {
+        self.shared.set_clock_offset(offset);
     }
 
     /// Replaces the fault mix, or removes it with `None`. A new mix restarts its generator

@@ -3,7 +3,6 @@
 use std::time::Instant;
 
 use serde_json::{Map, Value, json};
-use time::OffsetDateTime;
 
 use super::format::{
     http_date, percent_decode, percent_encode, query_param, random_hex32, rfc3339_utc_millis,
@@ -37,7 +36,7 @@ pub(crate) fn handle_api(shared: &Shared, request: &Request, force_async: bool) 
         _ => random_hex32(),
     };
     api_response(shared, request, &nonce, force_async)
-        .with_header("Date", http_date(OffsetDateTime::now_utc()))
+        .with_header("Date", http_date(shared.now_utc()))
         .with_header("X-Request-ID", uuid_v4())
         .with_header("X-Nonce", nonce)
 }
@@ -217,7 +216,10 @@ fn run_job(
     };
     let mut state = shared.state();
     let timing = (state.processing_time, shared.config.async_lifetime);
-    let generation = match state.jobs.submit(nonce, fingerprint, work, timing) {
+    let generation = match state
+        .jobs
+        .submit(nonce, fingerprint, work, timing, shared.now_utc())
+    {
         Ok(generation) => generation,
         Err(NonceReused) => return error_envelope(422, "X-Nonce reused with a different request"),
     };
@@ -253,7 +255,7 @@ fn run_job(
 /// This listener rejects any request with an `Authorization` header, not only result reads.
 pub(crate) fn handle_results(shared: &Shared, request: &Request) -> Response {
     results_response(shared, request)
-        .with_header("Date", http_date(OffsetDateTime::now_utc()))
+        .with_header("Date", http_date(shared.now_utc()))
         .with_header("X-Request-ID", uuid_v4())
 }
 

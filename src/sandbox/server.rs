@@ -1,4 +1,5 @@
-//! Accept loops, one thread per connection, and the scripted actions applied per request.
+//! Accept loops, one thread per connection, and the scripted actions and random faults
+//! applied per request.
 
 use std::io::{self, BufRead, BufReader, Write};
 use std::net::{TcpListener, TcpStream};
@@ -103,7 +104,11 @@ fn serve_requests(shared: &Shared, stream: &TcpStream, kind: Listener, id: u64) 
             Err(ReadError::Disconnected) => return Ok(()),
             Err(ReadError::Invalid { status, message }) => {
                 log::debug!("sandbox connection {id} sent an invalid request: {message}");
-                return write_response(&mut writer, &protocol_error(status, &message), true);
+                return write_response(
+                    &mut writer,
+                    &protocol_error(status, &message, shared.now_utc()),
+                    true,
+                );
             }
         };
         shared.record(kind, id, &request);
@@ -124,14 +129,15 @@ fn serve_requests(shared: &Shared, stream: &TcpStream, kind: Listener, id: u64) 
 /// Builds the response to a request that could not be read, on either listener.
 ///
 /// It has no `X-Nonce` header, because the request's headers may not have been parsed.
-fn protocol_error(status: u16, message: &str) -> Response {
+fn protocol_error(status: u16, message: &str, now: OffsetDateTime) -> Response {
     let body = json!({ "response": { "errorMessage": message }, "async": false });
     Response::json(status, &body)
-        .with_header("Date", http_date(OffsetDateTime::now_utc()))
+        .with_header("Date", http_date(now))
         .with_header("X-Request-ID", uuid_v4())
 }
 
-/// Applies the next scripted action for this listener, if any, to one request.
+/// Serves one request: applies the next scripted action for this listener if one is
+/// queued, else a fault if the mix draws one, else handles it as usual.
 fn serve_request(
     shared: &Shared,
     writer: &mut &TcpStream,
@@ -268,9 +274,9 @@ fn write_cut(
         return Ok(Flow::Close);
     }
     let close = request.wants_close() || response.closes();
-    let kept = body_bytes.min(response.body.len().saturating_sub(1));
+    let written_body = body_bytes.min(response.body.len().saturating_sub(1));
     let mut bytes = encode_head(response, close);
-    bytes.extend_from_slice(&response.body[..kept]);
+    bytes.extend_from_slice(&response.body[..written_body]);
     writer.write_all(&bytes)?;
     writer.flush()?;
     Ok(Flow::Close)

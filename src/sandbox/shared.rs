@@ -65,6 +65,8 @@ pub(crate) struct Shared {
     connections: Mutex<Connections>,
     next_connection: AtomicU64,
     faults: Mutex<FaultState>,
+    /// Added to the real UTC time wherever the sandbox writes or stores a wall-clock time.
+    clock_offset: Mutex<time::Duration>,
 }
 
 /// Locks a mutex, ignoring poisoning: every critical section leaves its data consistent.
@@ -90,6 +92,7 @@ impl Shared {
             connections: Mutex::default(),
             next_connection: AtomicU64::new(1),
             faults: Mutex::default(),
+            clock_offset: Mutex::new(time::Duration::ZERO),
         }
     }
 
@@ -103,17 +106,29 @@ impl Shared {
     fn sweep(&self, state: &mut State) {
         let State { jobs, ledger, .. } = state;
         let origin = &self.config.result_origin;
+        let now_utc = self.now_utc();
         let changed = jobs.sweep(Instant::now(), |nonce, work| {
-            ledger.perform(nonce, work, origin)
+            ledger.perform(nonce, work, origin, now_utc)
         });
         if changed {
             self.changed.notify_all();
         }
     }
 
-    /// Returns the sandbox's wall clock: the current UTC time.
+    /// Returns the sandbox's wall clock: the current UTC time plus the clock offset.
     pub fn now_utc(&self) -> OffsetDateTime {
-        OffsetDateTime::now_utc()
+        OffsetDateTime::now_utc() + *lock(&self.clock_offset)
+    }
+
+    /// Sets the clock offset after checking that the shifted current time is valid, so a
+    /// bad offset panics in the caller's thread instead of a connection thread.
+    pub fn set_clock_offset(&self, offset: time::Duration) {
+        let shifted = OffsetDateTime::now_utc().checked_add(offset);
+        assert!(
+            shifted.is_some(),
+            "clock offset {offset} takes the sandbox's clock outside the years -9999..=9999"
+        );
+        *lock(&self.clock_offset) = offset;
     }
 
     /// Wakes every thread waiting on a job, after a job was created or changed.
