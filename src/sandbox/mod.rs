@@ -540,9 +540,14 @@ pub enum Action {
     NoNonceEcho,
     /// Handle the request as usual and answer it, then close the connection unless the next
     /// request starts arriving within this duration, as a server or proxy that drops idle
-    /// keep-alive connections early does. A client that reuses the pooled connection after
-    /// that finds it closed. With zero, the connection closes right after the response
-    /// unless a pipelined request is already buffered.
+    /// keep-alive connections early does. With zero, the connection closes right after the
+    /// response unless a pipelined request is already buffered.
+    ///
+    /// A client fails only if it sends on the pooled connection before it notices the
+    /// close. ureq 3.5.2 notices it: after a close of a limit of 0 or 50 ms, its next
+    /// request went out on a new connection and succeeded. To make the next request on a
+    /// pooled connection fail every time, queue [`Action::Close`] for it instead, which
+    /// ureq 3.5.2 reports as an `UnexpectedEof` I/O error without retrying, GET or POST.
     CloseIdleAfter(Duration),
     /// Respond with this status and a JSON-looking body of exactly `bytes` bytes, and do
     /// nothing else (no job created). Built by [`Action::oversized`], which documents the
