@@ -7,7 +7,9 @@ use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use depix::sandbox::{Action, LedgerEntry, Listener, Sandbox, SandboxBuilder, WebhookKind};
+use depix::sandbox::{
+    Action, FaultKind, FaultMix, LedgerEntry, Listener, Sandbox, SandboxBuilder, WebhookKind,
+};
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 use time::macros::datetime;
@@ -84,6 +86,21 @@ impl Conn {
 
     /// Reads one response, or `None` if the server closed the connection first.
     fn read(&mut self) -> Option<Reply> {
+        let mut reply = self.read_head()?;
+        // Interim (1xx) responses have no body and no Content-Length.
+        if reply.status < 200 {
+            return Some(reply);
+        }
+        reply.body = vec![0; content_length(&reply)];
+        self.reader
+            .read_exact(&mut reply.body)
+            .expect("read the body");
+        Some(reply)
+    }
+
+    /// Reads the status line and headers of one response, leaving its body unread, or
+    /// returns `None` if the server closed the connection first.
+    fn read_head(&mut self) -> Option<Reply> {
         let mut status_line = String::new();
         match self.reader.read_line(&mut status_line) {
             Ok(0) | Err(_) => return None,
@@ -108,25 +125,20 @@ impl Conn {
             headers.push((name.to_string(), value.trim().to_string()));
         }
 
-        let mut reply = Reply {
+        Some(Reply {
             status,
             headers,
             body: Vec::new(),
-        };
-        // Interim (1xx) responses have no body and no Content-Length.
-        if status < 200 {
-            return Some(reply);
-        }
-        let length: usize = reply
-            .header("content-length")
-            .expect("every final response has Content-Length")
-            .parse()
-            .expect("numeric Content-Length");
-        reply.body = vec![0; length];
+        })
+    }
+
+    /// Reads every byte until the server closes the connection.
+    fn read_to_close(&mut self) -> Vec<u8> {
+        let mut rest = Vec::new();
         self.reader
-            .read_exact(&mut reply.body)
-            .expect("read the body");
-        Some(reply)
+            .read_to_end(&mut rest)
+            .expect("read until the connection closes");
+        rest
     }
 
     fn request(
@@ -146,6 +158,14 @@ impl Conn {
         let mut byte = [0u8; 1];
         matches!(self.reader.read(&mut byte), Ok(0) | Err(_))
     }
+}
+
+fn content_length(reply: &Reply) -> usize {
+    reply
+        .header("content-length")
+        .expect("every final response has Content-Length")
+        .parse()
+        .expect("numeric Content-Length")
 }
 
 fn api_addr(sandbox: &Sandbox) -> String {
@@ -1878,4 +1898,571 @@ fn med_for_unknown_deposit_panics() {
 fn withdraw_status_of_unknown_id_panics() {
     let sandbox = Sandbox::start().expect("start the sandbox");
     sandbox.set_withdraw_status("nope", "sent");
+}
+
+/// Drops the sandbox and asserts that it stopped well before [`PATIENCE`], so a test of an
+/// action that waits on shutdown fails instead of hanging.
+fn drop_promptly(sandbox: Sandbox) {
+    let started = Instant::now();
+    drop(sandbox);
+    assert!(
+        started.elapsed() < PATIENCE / 2,
+        "drop waited for a scripted action"
+    );
+}
+
+/// Sends a deposit on a fresh connection and returns the connection, unread.
+fn send_deposit(sandbox: &Sandbox, nonce: &str) -> Conn {
+    let mut conn = Conn::open(&api_addr(sandbox));
+    deposit(sandbox, nonce, 100).send_on(&mut conn);
+    conn
+}
+
+#[test]
+fn action_reset_mid_body_after_work() {
+    let sandbox = Sandbox::start().expect("start the sandbox");
+    sandbox.push_action(Action::ResetMidBody { after: 10 });
+    let mut conn = send_deposit(&sandbox, "dep-1");
+
+    let head = conn.read_head().expect("a response head");
+    assert_eq!(head.status, 200);
+    let rest = conn.read_to_close();
+    assert_eq!(rest.len(), 10, "body bytes before the close");
+    assert!(
+        content_length(&head) > 10,
+        "Content-Length is the full body"
+    );
+
+    let ledger = sandbox.ledger();
+    assert_eq!(ledger.len(), 1, "the work was done");
+    let retry = deposit(&sandbox, "dep-1", 100).run();
+    assert_eq!(retry.json()["response"]["id"], ledger[0].id.as_str());
+    assert_eq!(sandbox.ledger().len(), 1);
+}
+
+#[test]
+fn action_truncated_body_is_cut() {
+    let sandbox = Sandbox::start().expect("start the sandbox");
+    sandbox.push_action(Action::ProcessThenRespondTruncated { cut: 5 });
+    let mut conn = send_deposit(&sandbox, "dep-1");
+    let head = conn.read_head().expect("a response head");
+    assert_eq!(head.status, 200);
+    assert_eq!(head.header("x-nonce"), Some("dep-1"));
+    let rest = conn.read_to_close();
+    assert_eq!(rest, br#"{"asy"#);
+    assert_eq!(sandbox.ledger().len(), 1);
+
+    // A cut past the end still leaves the body one byte short.
+    sandbox.push_action(Action::ProcessThenRespondTruncated { cut: usize::MAX });
+    let mut conn = send_deposit(&sandbox, "dep-1");
+    let head = conn.read_head().expect("a response head");
+    let rest = conn.read_to_close();
+    assert_eq!(rest.len(), content_length(&head) - 1);
+    assert!(serde_json::from_slice::<Value>(&rest).is_err());
+}
+
+#[test]
+fn action_delay_headers_after_work() {
+    let sandbox = Sandbox::start().expect("start the sandbox");
+    let delay = Duration::from_millis(300);
+    sandbox.push_action(Action::DelayHeaders(delay));
+    let started = Instant::now();
+    let reply = deposit(&sandbox, "dep-1", 100).run();
+    assert!(started.elapsed() >= delay, "responded before the delay");
+    assert_eq!(reply.status, 200);
+
+    // The work is done before the wait, and shutdown cuts the wait short.
+    sandbox.push_action(Action::DelayHeaders(Duration::from_secs(60)));
+    let mut waiting = send_deposit(&sandbox, "dep-2");
+    wait_for_ledger(&sandbox, 2);
+    drop_promptly(sandbox);
+    assert!(waiting.is_closed());
+}
+
+#[test]
+fn action_trickle_writes_whole_response() {
+    let sandbox = Sandbox::start().expect("start the sandbox");
+    let every = Duration::from_millis(20);
+    sandbox.push_action(Action::Trickle { chunk: 64, every });
+    let mut conn = Conn::open(&api_addr(&sandbox));
+    let started = Instant::now();
+    let reply = conn.request(
+        "GET",
+        "/api/ping",
+        &[("Authorization", &format!("Bearer {}", sandbox.token()))],
+        b"",
+    );
+    let elapsed = started.elapsed();
+    assert_eq!(reply.status, 200);
+    assert_eq!(reply.json()["response"]["msg"], "Pong!");
+    // The head alone is longer than 64 bytes, so there were at least three pieces.
+    assert!(elapsed >= 2 * every, "all pieces came at once: {elapsed:?}");
+
+    // The connection stays usable.
+    Call::new(&sandbox, "GET", "/api/ping").send_on(&mut conn);
+    assert_eq!(conn.read().expect("a second answer").status, 200);
+
+    // Shutdown stops a slow trickle.
+    sandbox.push_action(Action::Trickle {
+        chunk: 1,
+        every: Duration::from_secs(60),
+    });
+    let mut slow = Conn::open(&api_addr(&sandbox));
+    Call::new(&sandbox, "GET", "/api/ping").send_on(&mut slow);
+    let mut first = [0u8; 1];
+    slow.reader.read_exact(&mut first).expect("the first piece");
+    assert_eq!(&first, b"H");
+    drop_promptly(sandbox);
+    assert!(slow.is_closed());
+}
+
+#[test]
+fn action_black_hole_hangs_until_drop() {
+    let sandbox = Sandbox::start().expect("start the sandbox");
+    sandbox.push_action(Action::BlackHole);
+    let mut hung = send_deposit(&sandbox, "dep-1");
+    while sandbox.requests().is_empty() {
+        thread::sleep(Duration::from_millis(5));
+    }
+    hung.writer
+        .set_read_timeout(Some(Duration::from_millis(200)))
+        .expect("set read timeout");
+    let mut byte = [0u8; 1];
+    let error = hung
+        .reader
+        .read(&mut byte)
+        .expect_err("no byte and no close from a black hole");
+    assert!(
+        matches!(
+            error.kind(),
+            std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+        ),
+        "{error}"
+    );
+
+    // Other connections are served, and the black-holed request created nothing.
+    assert_eq!(Call::new(&sandbox, "GET", "/api/ping").run().status, 200);
+    assert!(sandbox.ledger().is_empty());
+    assert_eq!(sandbox.requests()[0].header("x-nonce"), Some("dep-1"));
+
+    drop_promptly(sandbox);
+    hung.writer
+        .set_read_timeout(Some(PATIENCE))
+        .expect("set read timeout");
+    assert!(hung.is_closed());
+}
+
+#[test]
+fn action_nonce_echo_wrong_or_missing() {
+    let sandbox = Sandbox::start().expect("start the sandbox");
+    sandbox.push_action(Action::WrongNonceEcho("other-nonce".into()));
+    sandbox.push_action(Action::NoNonceEcho);
+
+    let wrong = deposit(&sandbox, "dep-1", 100).run();
+    assert_eq!(wrong.status, 200);
+    assert_eq!(wrong.header("x-nonce"), Some("other-nonce"));
+    assert_eq!(
+        wrong
+            .headers
+            .iter()
+            .filter(|(name, _)| name.eq_ignore_ascii_case("x-nonce"))
+            .count(),
+        1
+    );
+    assert_eq!(
+        sandbox.ledger()[0].nonce,
+        "dep-1",
+        "the work used the real nonce"
+    );
+
+    let missing = deposit(&sandbox, "dep-2", 100).run();
+    assert_eq!(missing.status, 200);
+    assert_eq!(missing.header("x-nonce"), None);
+    assert!(missing.header("x-request-id").is_some());
+    assert_eq!(sandbox.ledger().len(), 2);
+}
+
+#[test]
+fn action_close_idle_after_limit() {
+    let sandbox = Sandbox::start().expect("start the sandbox");
+    let addr = api_addr(&sandbox);
+
+    sandbox.push_action(Action::CloseIdleAfter(Duration::from_millis(100)));
+    let mut idle = Conn::open(&addr);
+    Call::new(&sandbox, "GET", "/api/ping").send_on(&mut idle);
+    let reply = idle.read().expect("the answer");
+    assert_eq!(reply.status, 200);
+    assert_eq!(reply.header("connection"), None, "no advance notice");
+    assert!(idle.is_closed());
+
+    sandbox.push_action(Action::CloseIdleAfter(Duration::ZERO));
+    let mut at_once = Conn::open(&addr);
+    Call::new(&sandbox, "GET", "/api/ping").send_on(&mut at_once);
+    assert_eq!(at_once.read().expect("the answer").status, 200);
+    assert!(at_once.is_closed());
+
+    // A request that arrives within the limit keeps the connection open.
+    sandbox.push_action(Action::CloseIdleAfter(PATIENCE));
+    let mut busy = Conn::open(&addr);
+    Call::new(&sandbox, "GET", "/api/ping").send_on(&mut busy);
+    assert_eq!(busy.read().expect("the first answer").status, 200);
+    Call::new(&sandbox, "GET", "/api/ping").send_on(&mut busy);
+    assert_eq!(busy.read().expect("the second answer").status, 200);
+    let requests = sandbox.requests();
+    let last_two = &requests[requests.len() - 2..];
+    assert_eq!(last_two[0].connection, last_two[1].connection);
+}
+
+#[test]
+fn action_constructors_respond_without_job() {
+    let sandbox = Sandbox::start().expect("start the sandbox");
+    let at = datetime!(2026-12-04 20:35:41.861 UTC);
+    sandbox.push_action(Action::html(502, "<h1>Bad Gateway</h1>"));
+    sandbox.push_action(Action::empty(504));
+    sandbox.push_action(Action::retry_after_seconds(503, 1));
+    sandbox.push_action(Action::retry_after_date(429, at));
+
+    let html = deposit(&sandbox, "dep-1", 100).run();
+    assert_eq!(html.status, 502);
+    assert_eq!(
+        html.header("content-type"),
+        Some("text/html; charset=utf-8")
+    );
+    assert_eq!(html.text(), "<h1>Bad Gateway</h1>");
+
+    let empty = deposit(&sandbox, "dep-1", 100).run();
+    assert_eq!(empty.status, 504);
+    assert_eq!(empty.header("content-length"), Some("0"));
+    assert!(empty.body.is_empty());
+
+    let seconds = deposit(&sandbox, "dep-1", 100).run();
+    assert_eq!(seconds.status, 503);
+    assert_eq!(seconds.header("retry-after"), Some("1"));
+    assert_eq!(seconds.json()["async"], false);
+    assert!(!error_message(&seconds).is_empty());
+
+    let date = deposit(&sandbox, "dep-1", 100).run();
+    assert_eq!(date.status, 429);
+    assert_eq!(
+        date.header("retry-after"),
+        Some("Fri, 04 Dec 2026 20:35:41 GMT")
+    );
+    assert!(!error_message(&date).is_empty());
+
+    assert!(sandbox.ledger().is_empty());
+}
+
+#[test]
+fn action_oversized_streams_exact_length() {
+    let sandbox = Sandbox::start().expect("start the sandbox");
+    let bytes = 3 * 1024 * 1024 + 7;
+    sandbox.push_action(Action::oversized(200, bytes));
+    let reply = deposit(&sandbox, "dep-1", 100).run();
+    assert_eq!(reply.status, 200);
+    assert_eq!(reply.header("content-type"), Some("application/json"));
+    assert_eq!(reply.body.len(), bytes);
+    let body = reply.json();
+    assert_eq!(body["async"], false);
+    assert!(sandbox.ledger().is_empty());
+
+    // A client that stops reading does not keep the sandbox from stopping.
+    sandbox.push_action(Action::oversized(200, 256 * 1024 * 1024));
+    let mut stalled = send_deposit(&sandbox, "dep-2");
+    assert_eq!(stalled.read_head().expect("a response head").status, 200);
+    drop_promptly(sandbox);
+}
+
+/// What a client sees of one call sent with `Connection: close`, in a form two runs can
+/// compare: the status, the headers that faults change, and whether the body was complete.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Seen {
+    Closed,
+    Response {
+        status: u16,
+        nonce: Option<String>,
+        retry_after: bool,
+        complete: bool,
+    },
+}
+
+/// Sends a deposit with `Connection: close` and returns what came back, with the body.
+fn observe(sandbox: &Sandbox, nonce: &str) -> (Seen, Option<Reply>) {
+    let mut conn = Conn::open(&api_addr(sandbox));
+    let auth = format!("Bearer {}", sandbox.token());
+    let headers = [
+        ("Authorization", auth.as_str()),
+        ("X-Nonce", nonce),
+        ("Connection", "close"),
+    ];
+    conn.send(
+        "POST",
+        "/api/deposit",
+        &headers,
+        br#"{"amountInCents":100}"#,
+    );
+    let Some(mut head) = conn.read_head() else {
+        return (Seen::Closed, None);
+    };
+    head.body = conn.read_to_close();
+    let seen = Seen::Response {
+        status: head.status,
+        nonce: head.header("x-nonce").map(str::to_string),
+        retry_after: head.header("retry-after").is_some(),
+        complete: head.body.len() == content_length(&head),
+    };
+    (seen, Some(head))
+}
+
+/// Sends `count` deposits to a fresh sandbox with this mix and returns what each call saw.
+fn run_mix(mix: FaultMix, count: usize) -> (Vec<Seen>, Vec<(FaultKind, u64)>) {
+    let sandbox = start(Sandbox::builder().fault_mix(mix));
+    let seen = (0..count)
+        .map(|index| observe(&sandbox, &format!("dep-{index}")).0)
+        .collect();
+    (seen, sandbox.fault_counts())
+}
+
+#[test]
+fn fault_mix_repeats_for_same_seed() {
+    let mix = FaultMix::new(42).rate(0.5);
+    let (first, first_counts) = run_mix(mix.clone(), 30);
+    let (second, second_counts) = run_mix(mix, 30);
+    assert_eq!(first, second);
+    assert_eq!(first_counts, second_counts);
+
+    let injected: u64 = first_counts.iter().map(|(_, count)| count).sum();
+    assert!(injected > 0, "no fault in 30 calls at rate 0.5");
+    assert!(injected < 30, "every call got a fault at rate 0.5");
+    let kinds: Vec<FaultKind> = first_counts.iter().map(|(kind, _)| *kind).collect();
+    assert_eq!(kinds, FaultKind::ALL);
+
+    let (other, _) = run_mix(FaultMix::new(43).rate(0.5), 30);
+    assert_ne!(first, other, "another seed gave the same faults");
+}
+
+#[test]
+fn fault_mix_each_kind_as_documented() {
+    let sandbox = Sandbox::start().expect("start the sandbox");
+    for (index, kind) in FaultKind::ALL.into_iter().enumerate() {
+        sandbox.set_fault_mix(Some(FaultMix::new(9).rate(1.0).kinds(&[kind])));
+        let before = sandbox.ledger().len();
+        let nonce = format!("dep-{index}");
+        let (seen, reply) = observe(&sandbox, &nonce);
+        // Processing time is zero, so a handled request has created its deposit by now.
+        let created = sandbox.ledger().len() - before;
+
+        let (status, complete) = match &seen {
+            Seen::Closed => (0, false),
+            Seen::Response {
+                status, complete, ..
+            } => (*status, *complete),
+        };
+        let reply = reply.unwrap_or(Reply {
+            status: 0,
+            headers: Vec::new(),
+            body: Vec::new(),
+        });
+        let expected_created = match kind {
+            FaultKind::CloseBeforeProcessing
+            | FaultKind::Html502
+            | FaultKind::Unavailable503
+            | FaultKind::Unavailable503RetryAfter
+            | FaultKind::RateLimited429Seconds
+            | FaultKind::RateLimited429Date => 0,
+            _ => 1,
+        };
+        assert_eq!(created, expected_created, "deposits created under {kind:?}");
+
+        match kind {
+            FaultKind::CloseBeforeProcessing | FaultKind::CloseAfterProcessing => {
+                assert_eq!(seen, Seen::Closed, "{kind:?}");
+            }
+            FaultKind::ResetMidBody | FaultKind::TruncatedJson => {
+                assert_eq!(status, 200, "{kind:?}");
+                assert!(!complete, "{kind:?} sent the whole body");
+            }
+            FaultKind::Html502 => {
+                assert_eq!(status, 502);
+                assert!(reply.text().contains("502 Bad Gateway"));
+                assert!(reply.header("date").is_some());
+            }
+            FaultKind::Empty504 => {
+                assert_eq!(status, 504);
+                assert!(reply.body.is_empty());
+            }
+            FaultKind::Unavailable503 => {
+                assert_eq!(status, 503);
+                assert_eq!(reply.header("retry-after"), None);
+                assert!(!error_message(&reply).is_empty());
+            }
+            FaultKind::Unavailable503RetryAfter | FaultKind::RateLimited429Seconds => {
+                assert!(status == 503 || status == 429, "{kind:?} gave {status}");
+                assert_eq!(reply.header("retry-after"), Some("1"), "{kind:?}");
+            }
+            FaultKind::RateLimited429Date => {
+                assert_eq!(status, 429);
+                let date = parse_http_date(reply.header("date").expect("Date header"));
+                let retry_at =
+                    parse_http_date(reply.header("retry-after").expect("Retry-After header"));
+                assert_eq!(retry_at - date, time::Duration::SECOND);
+            }
+            FaultKind::DelayHeaders | FaultKind::Trickle => {
+                assert_eq!(status, 200, "{kind:?}");
+                assert!(complete, "{kind:?}");
+                assert_eq!(reply.header("x-nonce"), Some(nonce.as_str()));
+            }
+            FaultKind::WrongNonceEcho => {
+                assert_eq!(status, 200);
+                let echoed = reply.header("x-nonce").expect("X-Nonce header");
+                assert!(echoed.starts_with("wrong-"), "echoed {echoed:?}");
+            }
+            FaultKind::ForcedAsync => {
+                assert_eq!(status, 202);
+                assert_eq!(reply.json()["async"], true);
+            }
+            other => panic!("no expectation for {other:?}"),
+        }
+    }
+    let counts = sandbox.fault_counts();
+    assert!(counts.iter().all(|(_, count)| *count == 1), "{counts:?}");
+}
+
+#[test]
+fn fault_mix_spares_scripts_and_results() {
+    let sandbox = Sandbox::start().expect("start the sandbox");
+    let queued = deposit(&sandbox, "dep-1", 100).mode("true").run().json();
+    let url = queued["urlResponse"]
+        .as_str()
+        .expect("urlResponse")
+        .to_string();
+    wait_for_ledger(&sandbox, 1);
+
+    let only_503 = FaultMix::new(1)
+        .rate(1.0)
+        .kinds(&[FaultKind::Unavailable503]);
+    sandbox.set_fault_mix(Some(only_503));
+    assert_eq!(get_url(&url, &[]).status, 200, "results listener");
+    sandbox.push_action(Action::json(418, json!({})));
+    assert_eq!(Call::new(&sandbox, "GET", "/api/ping").run().status, 418);
+    assert_eq!(Call::new(&sandbox, "GET", "/api/ping").run().status, 503);
+
+    sandbox.set_fault_mix(Some(FaultMix::new(1).kinds(&[])));
+    assert_eq!(Call::new(&sandbox, "GET", "/api/ping").run().status, 200);
+    sandbox.set_fault_mix(None);
+    assert_eq!(Call::new(&sandbox, "GET", "/api/ping").run().status, 200);
+
+    let counts = sandbox.fault_counts();
+    let injected: Vec<_> = counts.iter().filter(|(_, count)| *count > 0).collect();
+    assert_eq!(injected, [&(FaultKind::Unavailable503, 1)]);
+}
+
+/// Parses an IMF-fixdate such as `Fri, 04 Dec 2026 20:35:41 GMT`.
+fn parse_http_date(text: &str) -> OffsetDateTime {
+    let format = time::macros::format_description!(
+        "[weekday repr:short], [day] [month repr:short] [year] [hour]:[minute]:[second] GMT"
+    );
+    time::PrimitiveDateTime::parse(text, format)
+        .unwrap_or_else(|error| panic!("invalid HTTP date {text:?}: {error}"))
+        .assume_utc()
+}
+
+fn parse_rfc3339(text: &str) -> OffsetDateTime {
+    OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
+        .unwrap_or_else(|error| panic!("invalid RFC 3339 time {text:?}: {error}"))
+}
+
+/// Asserts that `at` lies in `[earliest, latest]` widened by 1 s, because some formats drop
+/// subseconds.
+fn assert_between(
+    what: &str,
+    at: OffsetDateTime,
+    earliest: OffsetDateTime,
+    latest: OffsetDateTime,
+) {
+    let second = time::Duration::SECOND;
+    assert!(
+        earliest - second <= at && at <= latest + second,
+        "{what} {at} is not within [{earliest}, {latest}]"
+    );
+}
+
+#[test]
+fn clock_offset_shifts_dates_and_expirations() {
+    let lifetime = Duration::from_secs(60);
+    for minutes in [5, -5] {
+        let offset = time::Duration::minutes(minutes);
+        let sandbox = start(
+            Sandbox::builder()
+                .async_lifetime(lifetime)
+                .clock_offset(offset),
+        );
+        let before = OffsetDateTime::now_utc() + offset;
+        let queued = deposit(&sandbox, "dep-1", 100).mode("true").run();
+        let done = deposit(&sandbox, "dep-2", 100).run();
+        let after = OffsetDateTime::now_utc() + offset;
+
+        let date = parse_http_date(queued.header("date").expect("Date header"));
+        assert_between("Date", date, before, after);
+        let expiration = parse_rfc3339(
+            queued.json()["expiration"]
+                .as_str()
+                .expect("expiration in the envelope"),
+        );
+        assert_between(
+            "envelope expiration",
+            expiration,
+            before + lifetime,
+            after + lifetime,
+        );
+
+        // Deadlines still run on the real clock, so the sync call is done at once.
+        assert_eq!(done.status, 200, "{}", done.text());
+        let id = done.json()["response"]["id"]
+            .as_str()
+            .expect("deposit id")
+            .to_string();
+        let status = deposit_status(&sandbox, &id);
+        let deposit_expiration =
+            parse_rfc3339(status["expiration"].as_str().expect("deposit expiration"));
+        let validity = time::Duration::minutes(20);
+        assert_between(
+            "deposit expiration",
+            deposit_expiration,
+            before + validity,
+            after + validity,
+        );
+    }
+}
+
+#[test]
+fn set_clock_offset_moves_date_header() {
+    let sandbox = Sandbox::start().expect("start the sandbox");
+    for minutes in [-5, 5, 0] {
+        let offset = time::Duration::minutes(minutes);
+        sandbox.set_clock_offset(offset);
+        let before = OffsetDateTime::now_utc() + offset;
+        let reply = Call::new(&sandbox, "GET", "/api/ping").run();
+        let after = OffsetDateTime::now_utc() + offset;
+        let date = parse_http_date(reply.header("date").expect("Date header"));
+        assert_between("Date", date, before, after);
+    }
+
+    // A fault's made-up response uses the same clock.
+    let offset = time::Duration::minutes(-5);
+    sandbox.set_clock_offset(offset);
+    let only_429 = [FaultKind::RateLimited429Date];
+    sandbox.set_fault_mix(Some(FaultMix::new(5).rate(1.0).kinds(&only_429)));
+    let before = OffsetDateTime::now_utc() + offset;
+    let reply = Call::new(&sandbox, "GET", "/api/ping").run();
+    let after = OffsetDateTime::now_utc() + offset;
+    assert_eq!(reply.status, 429);
+    let date = parse_http_date(reply.header("date").expect("Date header"));
+    assert_between("Date of a fault", date, before, after);
+}
+
+#[test]
+#[should_panic(expected = "clock offset")]
+fn clock_offset_out_of_range_panics() {
+    let sandbox = Sandbox::start().expect("start the sandbox");
+    sandbox.set_clock_offset(time::Duration::days(365 * 20_000));
 }

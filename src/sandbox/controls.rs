@@ -162,7 +162,7 @@ impl Sandbox {
     ) {
         let fields = {
             let mut state = self.shared.state();
-            let bank_tx_id = state.ledger.next_bank_tx_id(OffsetDateTime::now_utc());
+            let bank_tx_id = state.ledger.next_bank_tx_id(self.shared.now_utc());
             let status = state
                 .ledger
                 .status_mut(id)
@@ -214,7 +214,7 @@ impl Sandbox {
                 .ledger
                 .status_mut(deposit_id)
                 .unwrap_or_else(|| panic!("deliver_med: no deposit with id {deposit_id:?}"));
-            med_fields(deposit_id, status, OffsetDateTime::now_utc())
+            med_fields(deposit_id, status, self.shared.now_utc())
         };
         self.shared.send_webhook(WebhookKind::Med, &fields);
     }

@@ -226,6 +226,13 @@ impl Response {
         self
     }
 
+    /// Removes every header with this name, matching it case-insensitively.
+    pub fn without_header(mut self, name: &str) -> Self {
+        self.headers
+            .retain(|(key, _)| !key.eq_ignore_ascii_case(name));
+        self
+    }
+
     fn has_header(&self, name: &str) -> bool {
         self.headers
             .iter()
@@ -246,6 +253,20 @@ pub(crate) fn write_response(
     response: &Response,
     close: bool,
 ) -> io::Result<()> {
+    out.write_all(&encode_response(response, close))?;
+    out.flush()
+}
+
+/// Encodes a response as [`write_response`] writes it.
+pub(crate) fn encode_response(response: &Response, close: bool) -> Vec<u8> {
+    let mut bytes = encode_head(response, close);
+    bytes.extend_from_slice(&response.body);
+    bytes
+}
+
+/// Encodes the status line and headers of a response, with the blank line that ends them,
+/// adding `Content-Length` (from the body) and, if `close`, `Connection: close`.
+pub(crate) fn encode_head(response: &Response, close: bool) -> Vec<u8> {
     let mut head = format!(
         "HTTP/1.1 {} {}\r\n",
         response.status,
@@ -261,10 +282,7 @@ pub(crate) fn write_response(
         head.push_str("Connection: close\r\n");
     }
     head.push_str("\r\n");
-    let mut bytes = head.into_bytes();
-    bytes.extend_from_slice(&response.body);
-    out.write_all(&bytes)?;
-    out.flush()
+    head.into_bytes()
 }
 
 fn reason_phrase(status: u16) -> &'static str {

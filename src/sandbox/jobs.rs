@@ -142,13 +142,15 @@ pub(crate) struct JobTable {
 impl JobTable {
     /// Returns the generation of the nonce's live job, creating a job if there is none.
     ///
-    /// A pending or done job is reused. An expired or discarded one is replaced by a fresh job.
+    /// A pending or done job is reused. An expired or discarded one is replaced by a fresh job,
+    /// created at `now_utc` on the sandbox's clock.
     pub fn submit(
         &mut self,
         nonce: &str,
         fingerprint: Fingerprint,
         work: Work,
         timing: (Duration, Duration),
+        now_utc: OffsetDateTime,
     ) -> Result<u64, NonceReused> {
         if let Some(job) = self.jobs.get(nonce) {
             if job.fingerprint != fingerprint {
@@ -165,7 +167,7 @@ impl JobTable {
             fingerprint,
             work,
             generation: self.next_generation,
-            created_utc: OffsetDateTime::now_utc(),
+            created_utc: now_utc,
             due: now + processing_time,
             expires: now + lifetime,
             lifetime,

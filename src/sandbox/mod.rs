@@ -69,13 +69,25 @@
 //! header gets 400. `GET /qr/<id>.png` returns
 //! a 1x1 PNG for every created deposit.
 //!
+//! # Faults
+//!
+//! [`Sandbox::push_action`] scripts how the next request fails: a canned response, a
+//! close before or after the work, a cut or trickled body, delayed headers, a hang, a wrong
+//! `X-Nonce` echo or an early close of an idle connection (see [`Action`]). A seeded
+//! [`FaultMix`] ([`SandboxBuilder::fault_mix`]) injects such faults at random into API
+//! requests with no scripted action, the same ones for the same seed and order of requests,
+//! and [`Sandbox::fault_counts`] reports what it injected. [`SandboxBuilder::clock_offset`]
+//! shifts the sandbox's wall clock, as a server whose clock is ahead or behind.
+//!
 //! # HTTP
 //!
 //! Both listeners speak HTTP/1.1 with persistent connections and `Content-Length` bodies.
 //! Request heads are limited to 64 KiB (431 beyond), bodies to 1 MiB (413 beyond), and
 //! `Transfer-Encoding` bodies are rejected with 411. Idle connections close after 30 s.
 
+mod actions;
 mod controls;
+mod faults;
 mod format;
 mod http;
 mod jobs;
@@ -95,6 +107,7 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
+pub use self::faults::{FaultKind, FaultMix};
 use self::shared::{Config, Shared};
 use self::webhooks::WebhookSettings;
 
@@ -109,6 +122,8 @@ pub struct SandboxBuilder {
     user_info_bare: bool,
     webhook: Option<WebhookSettings>,
     webhook_duplicates: bool,
+    fault_mix: Option<FaultMix>,
+    clock_offset: time::Duration,
 }
 
 impl Default for SandboxBuilder {
@@ -122,6 +137,8 @@ impl Default for SandboxBuilder {
             user_info_bare: false,
             webhook: None,
             webhook_duplicates: false,
+            fault_mix: None,
+            clock_offset: time::Duration::ZERO,
         }
     }
 }
@@ -195,6 +212,32 @@ impl SandboxBuilder {
         self
     }
 
+    /// Injects random faults into API requests that find no scripted action queued, as
+    /// [`FaultMix`] describes. Default: no fault mix.
+    pub fn fault_mix(mut self, mix: FaultMix) -> Self {
+        self.fault_mix = Some(mix);
+        self
+    }
+
+    /// Shifts the sandbox's wall clock by `offset`, to simulate a server clock ahead
+    /// (positive) or behind (negative). Default: zero.
+    ///
+    /// Every wall-clock time the sandbox writes or stores uses the real UTC time plus the
+    /// offset: the `Date` header, the async envelope's `expiration`, the creation time and
+    /// `expiration` of deposits (so the `deposits` list filters on shifted times), the
+    /// `expiration` of withdrawals, and the times in ping claims, user-info, `bankTxId` and
+    /// MED webhooks. Deadlines (processing time, sync window, async lifetime) run on the
+    /// monotonic clock and do not move. [`Sandbox::set_clock_offset`] changes it later.
+    ///
+    /// # Panics
+    ///
+    /// [`SandboxBuilder::start`] panics if the current time plus `offset` is outside the
+    /// years -9999 to 9999.
+    pub fn clock_offset(mut self, offset: time::Duration) -> Self {
+        self.clock_offset = offset;
+        self
+    }
+
     /// Binds both listeners on `127.0.0.1` and starts serving.
     ///
     /// # Errors
@@ -227,6 +270,8 @@ impl SandboxBuilder {
         };
 
         let shared = Arc::new(Shared::new(config, self.processing_time));
+        shared.set_fault_mix(self.fault_mix);
+        shared.set_clock_offset(self.clock_offset);
         let mut sandbox = Sandbox {
             shared: Arc::clone(&shared),
             token: self.token,
@@ -320,6 +365,34 @@ impl Sandbox {
     /// [`Sandbox::push_action`] does for the API listener.
     pub fn push_result_action(&self, action: Action) {
         self.shared.push_action(Listener::Results, action);
+    }
+
+    /// Sets the offset of the sandbox's wall clock, as [`SandboxBuilder::clock_offset`]
+    /// describes, from now on. Times already stored keep the offset they were made with,
+    /// as a real server's records do when its clock is corrected: a job's envelope
+    /// `expiration` and a deposit's `expiration`, for example.
+    ///
+    /// # Panics
+    ///
+    /// Panics if the current time plus `offset` is outside the years -9999 to 9999.
+    pub fn set_clock_offset(&self, offset: time::Duration) {
+        self.shared.set_clock_offset(offset);
+    }
+
+    /// Replaces the fault mix, or removes it with `None`. A new mix restarts its generator
+    /// from its seed, and the counts of [`Sandbox::fault_counts`] keep growing.
+    pub fn set_fault_mix(&self, mix: Option<FaultMix>) {
+        self.shared.set_fault_mix(mix);
+    }
+
+    /// Returns how many faults of every kind the fault mix injected since the sandbox
+    /// started, in [`FaultKind::ALL`] order, kinds never injected included with 0.
+    ///
+    /// A fault is counted when drawn, even when it has no effect on that request: for
+    /// example [`FaultKind::ForcedAsync`] on a request rejected before its job is created.
+    /// Scripted actions are not counted.
+    pub fn fault_counts(&self) -> Vec<(FaultKind, u64)> {
+        self.shared.fault_counts()
     }
 
     /// Returns every request read on both listeners, in arrival order.
@@ -418,6 +491,73 @@ pub enum Action {
     Close,
     /// Wait this long, then handle the request as usual; shutdown cuts the wait short.
     Delay(Duration),
+    /// Handle the request as usual (the work is done if it completes within the call), write
+    /// the response head with the full `Content-Length` and the first `after` bytes of the
+    /// body, then close the connection.
+    ///
+    /// `after` is capped at one byte short of the body, so the body is always incomplete;
+    /// with an empty body only the head is written. Std cannot set `SO_LINGER` to 0
+    /// (`TcpStream::set_linger` is unstable), so the sandbox shuts the socket down and closes
+    /// it, which sends a FIN, not an RST. A client sees the connection end before
+    /// `Content-Length` bytes arrived, exactly as with
+    /// [`Action::ProcessThenRespondTruncated`].
+    ResetMidBody {
+        /// Body bytes written before closing.
+        after: usize,
+    },
+    /// Handle the request as usual, then wait this long before writing anything, so a
+    /// client's response-header timeout can fire. Shutdown cuts the wait short and closes the
+    /// connection without a response.
+    DelayHeaders(Duration),
+    /// Handle the request as usual, then write the whole response, head included, in
+    /// `chunk`-byte pieces with `every` between them. A `chunk` of 0 is taken as 1. Shutdown
+    /// stops the writing and closes the connection.
+    Trickle {
+        /// Bytes per piece.
+        chunk: usize,
+        /// Pause between two pieces.
+        every: Duration,
+    },
+    /// Neither handle nor answer the request, read nothing more and keep the connection
+    /// open until the sandbox shuts down: the client's call hangs. The request is recorded,
+    /// because it was read before the action applied, but no job is created. The 30 s idle
+    /// timeout does not apply.
+    BlackHole,
+    /// Handle the request as usual, write the response head with the full `Content-Length`
+    /// and only the first `cut` bytes of the body, then close the connection, so a JSON body
+    /// is truncated. `cut` is capped at one byte short of the body, as for
+    /// [`Action::ResetMidBody`].
+    ProcessThenRespondTruncated {
+        /// Body bytes written before closing.
+        cut: usize,
+    },
+    /// Handle the request as usual, but send this value as the response's `X-Nonce` instead
+    /// of the request's nonce. It is written as given, so a value with CR or LF breaks the
+    /// response. On the results listener, whose responses carry no `X-Nonce`, the header is
+    /// added.
+    WrongNonceEcho(String),
+    /// Handle the request as usual, but send the response without an `X-Nonce` header.
+    NoNonceEcho,
+    /// Handle the request as usual and answer it, then close the connection unless the next
+    /// request starts arriving within this duration, as a server or proxy that drops idle
+    /// keep-alive connections early does. With zero, the connection closes right after the
+    /// response unless a pipelined request is already buffered.
+    ///
+    /// A client fails only if it sends on the pooled connection before it notices the
+    /// close. ureq 3.5.2 notices it: after a close of a limit of 0 or 50 ms, its next
+    /// request went out on a new connection and succeeded. To make the next request on a
+    /// pooled connection fail every time, queue [`Action::Close`] for it instead, which
+    /// ureq 3.5.2 reports as an `UnexpectedEof` I/O error without retrying, GET or POST.
+    CloseIdleAfter(Duration),
+    /// Respond with this status and a JSON-looking body of exactly `bytes` bytes, and do
+    /// nothing else (no job created). Built by [`Action::oversized`], which documents the
+    /// body. The body is written in pieces of at most 64 KiB, so it is never held in memory.
+    Oversized {
+        /// HTTP status code.
+        status: u16,
+        /// Body length in bytes.
+        bytes: usize,
+    },
 }
 
 impl Action {

@@ -3,7 +3,6 @@
 use std::time::Instant;
 
 use serde_json::{Map, Value, json};
-use time::OffsetDateTime;
 
 use super::format::{
     http_date, percent_decode, percent_encode, query_param, random_hex32, rfc3339_utc_millis,
@@ -28,13 +27,16 @@ const QR_PNG: [u8; 67] = [
 ];
 
 /// Handles one request on the API listener, adding `Date`, `X-Request-ID` and `X-Nonce`.
-pub(crate) fn handle_api(shared: &Shared, request: &Request) -> Response {
+///
+/// With `force_async`, a request that reaches its job gets the async envelope whatever its
+/// mode and the job's state.
+pub(crate) fn handle_api(shared: &Shared, request: &Request, force_async: bool) -> Response {
     let nonce = match request.header("x-nonce") {
         Some(nonce) if !nonce.is_empty() => nonce.to_string(),
         _ => random_hex32(),
     };
-    api_response(shared, request, &nonce)
-        .with_header("Date", http_date(OffsetDateTime::now_utc()))
+    api_response(shared, request, &nonce, force_async)
+        .with_header("Date", http_date(shared.now_utc()))
         .with_header("X-Request-ID", uuid_v4())
         .with_header("X-Nonce", nonce)
 }
@@ -79,7 +81,7 @@ fn has_valid_bearer(shared: &Shared, request: &Request) -> bool {
     scheme.eq_ignore_ascii_case("bearer") && token.trim() == shared.config.token
 }
 
-fn api_response(shared: &Shared, request: &Request, nonce: &str) -> Response {
+fn api_response(shared: &Shared, request: &Request, nonce: &str, force_async: bool) -> Response {
     if !has_valid_bearer(shared, request) {
         return error_envelope(401, "invalid or missing bearer token");
     }
@@ -90,7 +92,7 @@ fn api_response(shared: &Shared, request: &Request, nonce: &str) -> Response {
         Ok(work) => work,
         Err(response) => return response,
     };
-    run_job(shared, request, nonce, mode, work)
+    run_job(shared, request, nonce, mode, work, force_async)
 }
 
 /// Maps a request to the work of its endpoint, or to the error response sent at once.
@@ -197,8 +199,16 @@ fn parse_deposit_list(query: &str) -> Result<Work, Response> {
     Ok(Work::DepositList { start, end, status })
 }
 
-/// Submits the job for this nonce and responds according to the mode and the job's state.
-fn run_job(shared: &Shared, request: &Request, nonce: &str, mode: Mode, work: Work) -> Response {
+/// Submits the job for this nonce and responds according to the mode and the job's state,
+/// or with the async envelope when `force_async` is set.
+fn run_job(
+    shared: &Shared,
+    request: &Request,
+    nonce: &str,
+    mode: Mode,
+    work: Work,
+    force_async: bool,
+) -> Response {
     let fingerprint = Fingerprint {
         method: request.method.clone(),
         target: request.target.clone(),
@@ -206,7 +216,10 @@ fn run_job(shared: &Shared, request: &Request, nonce: &str, mode: Mode, work: Wo
     };
     let mut state = shared.state();
     let timing = (state.processing_time, shared.config.async_lifetime);
-    let generation = match state.jobs.submit(nonce, fingerprint, work, timing) {
+    let generation = match state
+        .jobs
+        .submit(nonce, fingerprint, work, timing, shared.now_utc())
+    {
         Ok(generation) => generation,
         Err(NonceReused) => return error_envelope(422, "X-Nonce reused with a different request"),
     };
@@ -215,7 +228,7 @@ fn run_job(shared: &Shared, request: &Request, nonce: &str, mode: Mode, work: Wo
     let forced = state
         .jobs
         .take_forced_async(nonce, shared.config.force_async_first);
-    if forced || mode == Mode::Async {
+    if forced || force_async || mode == Mode::Async {
         let job = state.jobs.get(nonce).expect("the job was just submitted");
         return async_envelope(shared, nonce, job);
     }
@@ -242,7 +255,7 @@ fn run_job(shared: &Shared, request: &Request, nonce: &str, mode: Mode, work: Wo
 /// This listener rejects any request with an `Authorization` header, not only result reads.
 pub(crate) fn handle_results(shared: &Shared, request: &Request) -> Response {
     results_response(shared, request)
-        .with_header("Date", http_date(OffsetDateTime::now_utc()))
+        .with_header("Date", http_date(shared.now_utc()))
         .with_header("X-Request-ID", uuid_v4())
 }
 

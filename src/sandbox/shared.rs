@@ -7,6 +7,9 @@ use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use time::OffsetDateTime;
+
+use super::faults::{Fault, FaultKind, FaultMix, FaultState};
 use super::http::Request;
 use super::jobs::{JobState, JobTable};
 use super::webhooks::{WebhookTarget, deliver, webhook_body};
@@ -61,6 +64,9 @@ pub(crate) struct Shared {
     result_actions: Mutex<VecDeque<Action>>,
     connections: Mutex<Connections>,
     next_connection: AtomicU64,
+    faults: Mutex<FaultState>,
+    /// Added to the real UTC time wherever the sandbox writes or stores a wall-clock time.
+    clock_offset: Mutex<time::Duration>,
 }
 
 /// Locks a mutex, ignoring poisoning: every critical section leaves its data consistent.
@@ -85,6 +91,8 @@ impl Shared {
             result_actions: Mutex::default(),
             connections: Mutex::default(),
             next_connection: AtomicU64::new(1),
+            faults: Mutex::default(),
+            clock_offset: Mutex::new(time::Duration::ZERO),
         }
     }
 
@@ -98,12 +106,29 @@ impl Shared {
     fn sweep(&self, state: &mut State) {
         let State { jobs, ledger, .. } = state;
         let origin = &self.config.result_origin;
+        let now_utc = self.now_utc();
         let changed = jobs.sweep(Instant::now(), |nonce, work| {
-            ledger.perform(nonce, work, origin)
+            ledger.perform(nonce, work, origin, now_utc)
         });
         if changed {
             self.changed.notify_all();
         }
+    }
+
+    /// Returns the sandbox's wall clock: the current UTC time plus the clock offset.
+    pub fn now_utc(&self) -> OffsetDateTime {
+        OffsetDateTime::now_utc() + *lock(&self.clock_offset)
+    }
+
+    /// Sets the clock offset after checking that the shifted current time is valid, so a
+    /// bad offset panics in the caller's thread instead of a connection thread.
+    pub fn set_clock_offset(&self, offset: time::Duration) {
+        let shifted = OffsetDateTime::now_utc().checked_add(offset);
+        assert!(
+            shifted.is_some(),
+            "clock offset {offset} takes the sandbox's clock outside the years -9999..=9999"
+        );
+        *lock(&self.clock_offset) = offset;
     }
 
     /// Wakes every thread waiting on a job, after a job was created or changed.
@@ -176,6 +201,17 @@ impl Shared {
                 .wait_timeout(state, until - now)
                 .unwrap_or_else(PoisonError::into_inner)
                 .0;
+        }
+    }
+
+    /// Blocks until the sandbox shuts down.
+    pub fn wait_for_shutdown(&self) {
+        let mut state = lock(&self.state);
+        while !self.is_shutting_down() {
+            state = self
+                .changed
+                .wait(state)
+                .unwrap_or_else(PoisonError::into_inner);
         }
     }
 
@@ -307,5 +343,22 @@ impl Shared {
 
     pub fn next_action(&self, listener: Listener) -> Option<Action> {
         lock(self.actions(listener)).pop_front()
+    }
+
+    pub fn set_fault_mix(&self, mix: Option<FaultMix>) {
+        lock(&self.faults).set_mix(mix);
+    }
+
+    /// Draws from the fault mix for a request on this listener; the results listener never
+    /// gets a fault.
+    pub fn draw_fault(&self, listener: Listener) -> Option<Fault> {
+        match listener {
+            Listener::Api => lock(&self.faults).draw(),
+            Listener::Results => None,
+        }
+    }
+
+    pub fn fault_counts(&self) -> Vec<(FaultKind, u64)> {
+        lock(&self.faults).counts()
     }
 }

@@ -96,8 +96,14 @@ impl Withdrawals {
     /// Performs `POST /api/withdraw`: checks the fields, then creates one withdrawal.
     ///
     /// A nonce that already created a withdrawal gets that withdrawal again, so one nonce
-    /// never creates two, even if its job ran twice.
-    pub fn create(&mut self, nonce: &str, fields: &Map<String, Value>, body: &[u8]) -> Outcome {
+    /// never creates two, even if its job ran twice. `now` is the sandbox's clock.
+    pub fn create(
+        &mut self,
+        nonce: &str,
+        fields: &Map<String, Value>,
+        body: &[u8],
+        now: OffsetDateTime,
+    ) -> Outcome {
         if let Some(&index) = self.by_nonce.get(nonce) {
             return created(
                 &self.entries[index],
@@ -136,7 +142,7 @@ impl Withdrawals {
 
         let id = random_hex32();
         let address = liquid_address(&id);
-        let expiration = OffsetDateTime::now_utc() + WITHDRAWAL_VALIDITY;
+        let expiration = now + WITHDRAWAL_VALIDITY;
         let status = json!({
             "id": id,
             "pixKey": pix_key,

@@ -43,13 +43,20 @@ pub(crate) struct Ledger {
 impl Ledger {
     /// Performs a job's work and returns its outcome.
     ///
-    /// `result_origin` is the results listener's origin, used in `qrImageUrl`.
-    pub fn perform(&mut self, nonce: &str, work: &Work, result_origin: &str) -> Outcome {
+    /// `result_origin` is the results listener's origin, used in `qrImageUrl`, and `now` is
+    /// the sandbox's clock, which dates what the work creates.
+    pub fn perform(
+        &mut self,
+        nonce: &str,
+        work: &Work,
+        result_origin: &str,
+        now: OffsetDateTime,
+    ) -> Outcome {
         match work {
-            Work::Ping => ping(),
+            Work::Ping => ping(now),
             Work::Deposit { amount, body } => match amount {
                 Some(cents) if AMOUNT_RANGE.contains(cents) => {
-                    self.create_deposit(nonce, *cents, body, result_origin)
+                    self.create_deposit(nonce, *cents, body, result_origin, now)
                 }
                 _ => api_error(400, "amountInCents out of range"),
             },
@@ -59,11 +66,9 @@ impl Ledger {
                 body: self.list(*start, *end, status.as_deref()),
                 bare: false,
             },
-            Work::UserInfo { euid, bare } => {
-                self.users.info(euid, *bare, OffsetDateTime::now_utc())
-            }
+            Work::UserInfo { euid, bare } => self.users.info(euid, *bare, now),
             Work::Pix2fa { body } => self.verify_pix2fa(body),
-            Work::Withdraw { fields, body } => self.withdrawals.create(nonce, fields, body),
+            Work::Withdraw { fields, body } => self.withdrawals.create(nonce, fields, body, now),
             Work::WithdrawStatus { id } => self.withdrawals.status(id),
         }
     }
@@ -104,8 +109,14 @@ impl Ledger {
         id
     }
 
-    fn create_deposit(&mut self, nonce: &str, cents: i64, body: &[u8], origin: &str) -> Outcome {
-        let now = OffsetDateTime::now_utc();
+    fn create_deposit(
+        &mut self,
+        nonce: &str,
+        cents: i64,
+        body: &[u8],
+        origin: &str,
+        now: OffsetDateTime,
+    ) -> Outcome {
         let id = self.add_deposit(nonce, cents, body, now, "pending");
         log::debug!("sandbox created deposit {id} of {cents} cents for nonce {nonce}");
         Outcome {
@@ -231,8 +242,8 @@ pub(crate) fn api_error(status: u16, message: &str) -> Outcome {
     }
 }
 
-fn ping() -> Outcome {
-    let now = OffsetDateTime::now_utc().unix_timestamp();
+fn ping(now: OffsetDateTime) -> Outcome {
+    let now = now.unix_timestamp();
     Outcome {
         status: 200,
         body: json!({
@@ -303,7 +314,8 @@ mod tests {
                 amount,
                 body: Vec::new(),
             };
-            let outcome = ledger.perform("n", &work, "http://127.0.0.1:1");
+            let outcome =
+                ledger.perform("n", &work, "http://127.0.0.1:1", OffsetDateTime::now_utc());
             assert_eq!(outcome.status, 400);
         }
         assert!(ledger.entries().is_empty());
