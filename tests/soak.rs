@@ -29,6 +29,9 @@ struct Report {
     elapsed: Duration,
 }
 
+/// How one intention's first run ended: its deposit and attempts, or the error.
+type Outcome = Result<(Deposit, u32), Error>;
+
 fn error_kind(error: &Error) -> &'static str {
     match error {
         Error::OutcomeUnknown { .. } => "outcome unknown",
@@ -56,7 +59,7 @@ fn soak(intentions: usize, threads: usize, seed: u64) -> Report {
     let calls: Vec<Call<Deposit>> = (0..intentions)
         .map(|i| Call::deposit(&DepositRequest::new(Cents::new(100 + i as u64).unwrap())).unwrap())
         .collect();
-    let results: Mutex<Vec<(usize, Result<(Deposit, u32), Error>)>> = Mutex::new(Vec::new());
+    let results: Mutex<Vec<(usize, Outcome)>> = Mutex::new(Vec::new());
 
     std::thread::scope(|scope| {
         for worker in 0..threads {
