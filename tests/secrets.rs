@@ -42,6 +42,35 @@ static CAPTURE: Capture = Capture {
 };
 
 const TOKEN: &str = "tok-3f9c1e7a-very-secret-bearer";
+const WEBHOOK_SECRET: &str = "whsec-5d1b9e0c4a7f2e68-secret";
+
+/// Starts a sandbox that delivers a deposit webhook with the secret to a loopback receiver,
+/// and returns it once the delivery is done.
+fn webhook_sandbox() -> depix::sandbox::Sandbox {
+    let receiver = tiny_http::Server::http("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/hook", receiver.server_addr().to_ip().unwrap());
+    let sandbox = sandbox_builder()
+        .webhook(url, WEBHOOK_SECRET)
+        .start()
+        .unwrap();
+    let handle = std::thread::spawn(move || {
+        let request = receiver.recv().unwrap();
+        let secret = depix::webhook::WebhookSecret::new(WEBHOOK_SECRET).unwrap();
+        let authorization = request
+            .headers()
+            .iter()
+            .find(|h| h.field.equiv("Authorization"))
+            .map(|h| h.value.to_string());
+        assert!(secret.verify(authorization.as_deref()));
+        request.respond(tiny_http::Response::empty(200)).unwrap();
+    });
+    let deposit = client(&sandbox)
+        .deposit(&DepositRequest::new(Cents::new(100).unwrap()))
+        .unwrap();
+    sandbox.pay_deposit(&deposit.id);
+    handle.join().unwrap();
+    sandbox
+}
 
 #[test]
 fn no_secret_in_logs_debug_or_errors() {
@@ -115,6 +144,28 @@ fn no_secret_in_logs_debug_or_errors() {
     texts.push(format!("{error} {error:?}"));
     let error = resend.send(&Call::ping(), Mode::Auto).unwrap_err();
     texts.push(format!("{error} {error:?}"));
+
+    // Every other endpoint, and a webhook delivered with its secret.
+    sandbox.set_processing_time(Duration::ZERO);
+    let deposit = resend.deposit(&request).unwrap();
+    texts.push(format!("{:?}", resend.deposit_status(&deposit.id).unwrap()));
+    let now = time::OffsetDateTime::now_utc();
+    let query = depix::DepositsQuery::new(now - time::Duration::HOUR, now + time::Duration::HOUR);
+    texts.push(format!("{:?}", resend.deposits(&query).unwrap()));
+    texts.push(format!(
+        "{:?}",
+        resend.user_info("EU000000000000000").unwrap()
+    ));
+    let withdraw =
+        depix::WithdrawRequest::new("k", depix::WithdrawAmount::Payout(Cents::new(500).unwrap()));
+    let withdrawal = resend.withdraw(&withdraw).unwrap();
+    texts.push(format!(
+        "{:?}",
+        resend.withdraw_status(&withdrawal.withdrawal_id).unwrap()
+    ));
+    let secret = depix::webhook::WebhookSecret::new(WEBHOOK_SECRET).unwrap();
+    texts.push(format!("{secret:?}"));
+    texts.push(format!("{:?}", webhook_sandbox()));
 
     let lines = CAPTURE.lines.lock().unwrap().clone();
     assert!(
