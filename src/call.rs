@@ -109,6 +109,34 @@ impl<T> Call<T> {
         &self.request
     }
 
+    /// Prepares a `POST` with `body` encoded as JSON once, so every retry sends the same bytes.
+    pub(crate) fn post_json(path: &str, body: &impl Serialize) -> crate::Result<Call<T>> {
+        let body = serde_json::to_string(body).map_err(|error| crate::Error::InvalidInput {
+            field: "body",
+            reason: format!("the request could not be encoded as JSON: {error}"),
+        })?;
+        Ok(Call::new(Method::Post, path.to_owned(), Some(body)))
+    }
+
+    /// Prepares a `GET` of `path` with one query parameter, rejecting an empty value before
+    /// anything is sent. `what` names the value in the error, such as "the deposit id".
+    pub(crate) fn get_with(
+        path: &str,
+        parameter: &'static str,
+        value: &str,
+        what: &str,
+    ) -> crate::Result<Call<T>> {
+        let value = value.trim();
+        if value.is_empty() {
+            return Err(crate::Error::InvalidInput {
+                field: parameter,
+                reason: format!("{what} is empty"),
+            });
+        }
+        let path = format!("{path}?{parameter}={}", encode_query_value(value));
+        Ok(Call::new(Method::Get, path, None))
+    }
+
     /// Rebuilds a call from a stored [`Request`] (its JSON form), to resume the intention in
     /// another process with the same nonce and body bytes. `T` must be the result type of the
     /// endpoint the request was prepared for, such as [`Deposit`](crate::Deposit) for

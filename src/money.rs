@@ -47,40 +47,19 @@ impl Cents {
                 "use '.' as the decimal separator and no thousands separator, as in \"1500.50\"",
             ));
         }
-        let (whole, fraction) = match text.split_once('.') {
-            Some((whole, fraction)) => (whole, fraction),
-            None => (text, ""),
-        };
-        if whole.is_empty() || !whole.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(invalid("expected digits before the decimal point"));
-        }
-        if text.contains('.') && fraction.is_empty() {
-            return Err(invalid(
-                "expected one or two digits after the decimal point",
-            ));
-        }
-        if fraction.len() > 2 {
-            return Err(invalid(
-                "more than two decimal places is finer than one cent",
-            ));
-        }
-        if !fraction.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(invalid("expected digits after the decimal point"));
-        }
-
-        let reais: u64 = whole.parse().map_err(|_| invalid("amount is too large"))?;
-        let mut cents: u64 = if fraction.is_empty() {
-            0
-        } else {
-            fraction.parse().unwrap_or(0)
-        };
-        if fraction.len() == 1 {
-            cents *= 10;
-        }
-        let total = reais
-            .checked_mul(100)
-            .and_then(|value| value.checked_add(cents))
-            .ok_or_else(|| invalid("amount is too large"))?;
+        let total = parse_hundredths(text).map_err(|error| {
+            invalid(match error {
+                DecimalError::NoWholeDigits => "expected digits before the decimal point",
+                DecimalError::NoFractionDigits => {
+                    "expected one or two digits after the decimal point"
+                }
+                DecimalError::TooManyDecimals => {
+                    "more than two decimal places is finer than one cent"
+                }
+                DecimalError::NotDigits => "expected digits after the decimal point",
+                DecimalError::TooLarge => "amount is too large",
+            })
+        })?;
         Cents::new(total)
     }
 
@@ -165,6 +144,49 @@ impl fmt::Display for AmountError {
 }
 
 impl std::error::Error for AmountError {}
+
+/// Why a text is not a decimal number with at most two decimals.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum DecimalError {
+    /// Nothing or something other than digits before the decimal point.
+    NoWholeDigits,
+    /// A decimal point with no digits after it.
+    NoFractionDigits,
+    /// More than two digits after the decimal point.
+    TooManyDecimals,
+    /// Something other than digits after the decimal point.
+    NotDigits,
+    /// The value does not fit in a `u64` of hundredths.
+    TooLarge,
+}
+
+/// Parses `digits[.d[d]]` into hundredths, exactly: `"19.99"` gives 1999 and `"8.2"` gives
+/// 820. Signs, exponents and spaces are rejected.
+pub(crate) fn parse_hundredths(text: &str) -> Result<u64, DecimalError> {
+    let (whole, fraction) = text.split_once('.').unwrap_or((text, ""));
+    if whole.is_empty() || !whole.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(DecimalError::NoWholeDigits);
+    }
+    if text.contains('.') && fraction.is_empty() {
+        return Err(DecimalError::NoFractionDigits);
+    }
+    if fraction.len() > 2 {
+        return Err(DecimalError::TooManyDecimals);
+    }
+    if !fraction.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(DecimalError::NotDigits);
+    }
+    let units: u64 = whole.parse().map_err(|_| DecimalError::TooLarge)?;
+    let hundredths: u64 = match fraction.len() {
+        0 => 0,
+        1 => fraction.parse::<u64>().unwrap_or(0) * 10,
+        _ => fraction.parse().unwrap_or(0),
+    };
+    units
+        .checked_mul(100)
+        .and_then(|value| value.checked_add(hundredths))
+        .ok_or(DecimalError::TooLarge)
+}
 
 /// Cuts user text to 40 characters for error messages.
 fn shorten(text: &str) -> String {

@@ -10,19 +10,8 @@ use std::process::{Command, Output};
 use common::*;
 use depix::sandbox::{Action, Sandbox};
 
-/// Path of the example binary, built by `cargo test` next to the test binaries.
-fn example() -> PathBuf {
-    let mut path = std::env::current_exe().unwrap();
-    path.pop();
-    if path.ends_with("deps") {
-        path.pop();
-    }
-    path.join("examples")
-        .join(format!("crash_resume{}", std::env::consts::EXE_SUFFIX))
-}
-
 fn run(sandbox: &Sandbox, args: &[&str]) -> Output {
-    let output = Command::new(example())
+    let output = Command::new(example_binary("crash_resume"))
         .args(args)
         .env("DEPIX_TOKEN", sandbox.token())
         .env("DEPIX_BASE_URL", sandbox.base_url())

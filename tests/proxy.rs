@@ -79,14 +79,7 @@ fn invalid_proxy_url_fails_build() {
 
 #[test]
 fn proxy_variables_do_not_divert_sandbox_calls() {
-    let mut example = std::env::current_exe().unwrap();
-    example.pop();
-    if example.ends_with("deps") {
-        example.pop();
-    }
-    let example = example
-        .join("examples")
-        .join(format!("quickstart{}", std::env::consts::EXE_SUFFIX));
+    let example = common::example_binary("quickstart");
     // Port 9 on loopback has no listener, so a diverted call would fail.
     let dead = "http://127.0.0.1:9";
     let output = Command::new(example)

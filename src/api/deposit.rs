@@ -8,7 +8,7 @@ use time::format_description::well_known::Rfc3339;
 
 use super::serde_util::empty_as_none;
 use super::split::SplitFee;
-use crate::call::{Call, Method, encode_query_value};
+use crate::call::Call;
 use crate::client::Client;
 use crate::error::{Error, Result};
 use crate::money::Cents;
@@ -384,22 +384,14 @@ impl Call<Deposit> {
     /// Prepares a `deposit` call with a fresh nonce, after checking the request.
     pub fn deposit(request: &DepositRequest) -> Result<Call<Deposit>> {
         request.validate()?;
-        let body = serde_json::to_string(request).map_err(|error| Error::InvalidInput {
-            field: "body",
-            reason: format!("the request could not be encoded as JSON: {error}"),
-        })?;
-        Ok(Call::new(Method::Post, "deposit".to_owned(), Some(body)))
+        Call::post_json("deposit", request)
     }
 }
 
 impl Call<DepositInfo> {
     /// Prepares a `deposit-status` call for the deposit `id`.
     pub fn deposit_status(id: &str) -> Result<Call<DepositInfo>> {
-        if id.trim().is_empty() {
-            return Err(invalid("id", "the deposit id is empty".to_owned()));
-        }
-        let path = format!("deposit-status?id={}", encode_query_value(id));
-        Ok(Call::new(Method::Get, path, None))
+        Call::get_with("deposit-status", "id", id, "the deposit id")
     }
 }
 

@@ -4,7 +4,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use crate::call::{Call, Method};
+use crate::call::Call;
 use crate::client::Client;
 use crate::error::{Error, Result};
 
@@ -72,11 +72,7 @@ impl Call<Pix2faResult> {
             pix_two_factor_code: code,
             qr_id: qr_id.trim(),
         };
-        let body = serde_json::to_string(&body).map_err(|error| Error::InvalidInput {
-            field: "body",
-            reason: format!("the request could not be encoded as JSON: {error}"),
-        })?;
-        Ok(Call::new(Method::Post, "pix2fa".to_owned(), Some(body)))
+        Call::post_json("pix2fa", &body)
     }
 }
 

@@ -5,6 +5,8 @@ use std::str::FromStr;
 
 use serde::{Serialize, Serializer};
 
+use crate::money::{DecimalError, parse_hundredths};
+
 /// A split percentage from 0 to 100 with at most two decimals, sent as `"2.99%"`.
 ///
 /// It is kept in hundredths of a percent, so no floating point is involved.
@@ -47,26 +49,16 @@ impl FromStr for SplitFee {
     fn from_str(text: &str) -> Result<SplitFee, ParseSplitFeeError> {
         let error = |reason| ParseSplitFeeError::new(text.chars().take(40).collect(), reason);
         let number = text.trim().trim_end_matches('%').trim_end();
-        let (whole, fraction) = number.split_once('.').unwrap_or((number, ""));
-        if whole.is_empty() || !whole.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(error("expected a number like 2.99"));
-        }
-        if number.contains('.') && fraction.is_empty() {
-            return Err(error("expected digits after the decimal point"));
-        }
-        if fraction.len() > 2 || !fraction.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(error("at most two decimal digits are allowed"));
-        }
-        let whole: u32 = whole.parse().map_err(|_| error("it is above 100 %"))?;
-        let mut hundredths: u32 = if fraction.is_empty() {
-            0
-        } else {
-            fraction.parse().unwrap_or(0)
-        };
-        if fraction.len() == 1 {
-            hundredths *= 10;
-        }
-        let points = whole.saturating_mul(100).saturating_add(hundredths);
+        let points = parse_hundredths(number).map_err(|failure| {
+            error(match failure {
+                DecimalError::NoWholeDigits => "expected a number like 2.99",
+                DecimalError::NoFractionDigits => "expected digits after the decimal point",
+                DecimalError::TooManyDecimals | DecimalError::NotDigits => {
+                    "at most two decimal digits are allowed"
+                }
+                DecimalError::TooLarge => "it is above 100 %",
+            })
+        })?;
         if points > 10_000 {
             return Err(error("it is above 100 %"));
         }

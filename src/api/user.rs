@@ -5,9 +5,9 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 use super::serde_util::empty_as_none;
-use crate::call::{Call, Method, encode_query_value};
+use crate::call::Call;
 use crate::client::Client;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::money::Cents;
 
 /// Result of `user-info`: how much of the end user's daily limit is used.
@@ -67,14 +67,7 @@ fn whole_cents<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<Cents, D:
 impl Call<UserInfo> {
     /// Prepares a `user-info` call for the end user `euid` (`EU` and 15 digits).
     pub fn user_info(euid: &str) -> Result<Call<UserInfo>> {
-        if euid.trim().is_empty() {
-            return Err(Error::InvalidInput {
-                field: "euid",
-                reason: "the EUID is empty".to_owned(),
-            });
-        }
-        let path = format!("user-info?euid={}", encode_query_value(euid.trim()));
-        Ok(Call::new(Method::Get, path, None))
+        Call::get_with("user-info", "euid", euid, "the EUID")
     }
 }
 

@@ -7,7 +7,7 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 use super::serde_util::empty_as_none;
-use crate::call::{Call, Method, encode_query_value};
+use crate::call::Call;
 use crate::client::Client;
 use crate::error::{Error, Result};
 use crate::money::Cents;
@@ -257,25 +257,14 @@ impl Call<Withdrawal> {
     /// Prepares a `withdraw` call with a fresh nonce, after checking the request.
     pub fn withdraw(request: &WithdrawRequest) -> Result<Call<Withdrawal>> {
         request.validate()?;
-        let body = serde_json::to_string(request).map_err(|error| Error::InvalidInput {
-            field: "body",
-            reason: format!("the request could not be encoded as JSON: {error}"),
-        })?;
-        Ok(Call::new(Method::Post, "withdraw".to_owned(), Some(body)))
+        Call::post_json("withdraw", request)
     }
 }
 
 impl Call<WithdrawInfo> {
     /// Prepares a `withdraw-status` call for the withdrawal `id`.
     pub fn withdraw_status(id: &str) -> Result<Call<WithdrawInfo>> {
-        if id.trim().is_empty() {
-            return Err(Error::InvalidInput {
-                field: "id",
-                reason: "the withdrawal id is empty".to_owned(),
-            });
-        }
-        let path = format!("withdraw-status?id={}", encode_query_value(id));
-        Ok(Call::new(Method::Get, path, None))
+        Call::get_with("withdraw-status", "id", id, "the withdrawal id")
     }
 }
 

@@ -59,3 +59,15 @@ pub fn result_requests(sandbox: &Sandbox) -> Vec<RecordedRequest> {
         .filter(|request| request.listener == Listener::Results)
         .collect()
 }
+
+/// Returns the path of an example binary, which `cargo test` builds next to the test
+/// binaries.
+pub fn example_binary(name: &str) -> std::path::PathBuf {
+    let mut path = std::env::current_exe().unwrap();
+    path.pop();
+    if path.ends_with("deps") {
+        path.pop();
+    }
+    path.join("examples")
+        .join(format!("{name}{}", std::env::consts::EXE_SUFFIX))
+}
