@@ -261,7 +261,8 @@ impl Client {
                             url = Some(found.clone());
                         }
                     }
-                    if pending.expiration_raw().is_some() {
+                    // The first expiration bounds the call, so it is the one errors report.
+                    if expiration.is_none() {
                         expiration = pending.expiration_raw().map(str::to_owned);
                     }
                     Observation::Pending {
