@@ -41,7 +41,7 @@
 //!
 //! # Sandbox
 //!
-//! With the `sandbox` feature, [`sandbox::Sandbox`] runs a loopback fake of the API with the
+//! With the `sandbox` feature, `sandbox::Sandbox` runs a loopback fake of the API with the
 //! same modes, nonce de-duplication, a `urlResponse` host on another origin, scripted faults
 //! and a ledger of created deposits, for tests that assert exactly-once.
 #![forbid(unsafe_code)]
