@@ -233,6 +233,18 @@ impl Error {
         }
     }
 
+    /// Returns the error's message without the nonce suffix, for nesting in a message that
+    /// already names the nonce.
+    fn without_nonce(&self) -> String {
+        let text = self.to_string();
+        match self.nonce() {
+            Some(nonce) => text
+                .replace(&format!(" (nonce {nonce})"), "")
+                .replace(&format!(", nonce {nonce})"), ")"),
+            None => text,
+        }
+    }
+
     /// Tells whether this is the server's "record not found" answer (HTTP 404).
     pub fn is_not_found(&self) -> bool {
         matches!(self, Error::Api { status: 404, .. })
@@ -321,13 +333,15 @@ impl fmt::Display for Error {
                 attempts,
                 last,
             } => {
+                let plural = if *attempts == 1 { "" } else { "s" };
                 write!(
                     f,
-                    "outcome unknown after {attempts} attempts: resume with nonce {nonce} \
-                     before creating anything new"
+                    "outcome unknown after {attempts} attempt{plural} (nonce {nonce}): settle it \
+                     before creating anything new, by resuming with this nonce or, if the \
+                     server may ignore nonces, by looking the write up"
                 )?;
                 match last {
-                    Some(last) => write!(f, "; last error: {last}"),
+                    Some(last) => write!(f, "; last error: {}", last.without_nonce()),
                     None => f.write_str("; the server still had the work pending"),
                 }
             }
@@ -408,6 +422,25 @@ impl From<AmountError> for Error {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn outcome_unknown_names_nonce_once() {
+        let nonce: Nonce = "n-1".parse().unwrap();
+        let last = Error::Transport {
+            message: "reset".to_owned(),
+            maybe_sent: true,
+            nonce: nonce.clone(),
+        };
+        let error = Error::OutcomeUnknown {
+            nonce,
+            attempts: 1,
+            last: Some(Box::new(last)),
+        };
+        let text = error.to_string();
+        assert_eq!(text.matches("n-1").count(), 1, "{text}");
+        assert!(text.contains("after 1 attempt "), "{text}");
+        assert!(text.contains("looking the write up"), "{text}");
+    }
 
     #[test]
     fn error_stays_small() {

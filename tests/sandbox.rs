@@ -1669,7 +1669,7 @@ impl Receiver {
 }
 
 fn with_webhook(receiver: &Receiver) -> SandboxBuilder {
-    Sandbox::builder().webhook(receiver.url("/hooks/depix?tag=1"), "s3cret")
+    Sandbox::builder().webhook(receiver.url("/hooks/depix?tag=1"), "s3cret-0123456789")
 }
 
 #[test]
@@ -1695,7 +1695,10 @@ fn pay_deposit_sends_deposit_webhook() {
     assert_eq!(received.len(), 1);
     assert_eq!(received[0].request_line, "POST /hooks/depix?tag=1 HTTP/1.1");
     assert_eq!(received[0].header("content-type"), Some("application/json"));
-    assert_eq!(received[0].header("authorization"), Some("Basic s3cret"));
+    assert_eq!(
+        received[0].header("authorization"),
+        Some("Basic s3cret-0123456789")
+    );
     let mut expected = status.clone();
     expected["webhookType"] = json!("deposit");
     assert_eq!(received[0].json(), expected);
@@ -1812,7 +1815,9 @@ fn failed_deliveries_are_recorded_once() {
     let closed = TcpListener::bind("127.0.0.1:0").expect("bind");
     let port = closed.local_addr().expect("address").port();
     drop(closed);
-    let unreachable = start(Sandbox::builder().webhook(format!("http://127.0.0.1:{port}/"), "s"));
+    let unreachable = start(
+        Sandbox::builder().webhook(format!("http://127.0.0.1:{port}/"), "s-0123456789abcdef"),
+    );
     let id = unreachable.insert_deposit(OffsetDateTime::now_utc(), 100, "pending");
     unreachable.expire_deposit(&id);
     assert_eq!(deposit_status(&unreachable, &id)["status"], "expired");
@@ -1843,7 +1848,7 @@ fn localhost_webhook_url_is_loopback() {
         .1
         .to_string();
     let url = format!("http://localhost:{port}/hook");
-    let sandbox = start(Sandbox::builder().webhook(url, "s"));
+    let sandbox = start(Sandbox::builder().webhook(url, "s-0123456789abcdef"));
     let id = sandbox.insert_deposit(OffsetDateTime::now_utc(), 100, "pending");
     sandbox.expire_deposit(&id);
     assert_eq!(sandbox.webhook_deliveries()[0].status, Some(200));
@@ -1865,15 +1870,28 @@ fn non_loopback_webhook_url_is_rejected() {
         "https://127.0.0.1:8443/hook",
         "http://[::1]:8080/",
     ] {
-        let error = Sandbox::builder().webhook(url, "s").start().expect_err(url);
+        let error = Sandbox::builder()
+            .webhook(url, "s-0123456789abcdef")
+            .start()
+            .expect_err(url);
         assert_eq!(error.kind(), std::io::ErrorKind::InvalidInput, "{url}");
         assert!(error.to_string().contains("127.0.0.1"), "{error}");
     }
-    let builder = Sandbox::builder().webhook("http://127.0.0.1:1/", "s3cret");
+    let builder = Sandbox::builder().webhook("http://127.0.0.1:1/", "s3cret-0123456789");
     assert!(
-        !format!("{builder:?}").contains("s3cret"),
+        !format!("{builder:?}").contains("s3cret-0123456789"),
         "secret in Debug"
     );
+}
+
+#[test]
+fn short_webhook_secret_is_rejected() {
+    let error = Sandbox::builder()
+        .webhook("http://127.0.0.1:1/", "fifteen-chars-x")
+        .start()
+        .expect_err("a 15-character secret");
+    assert_eq!(error.kind(), std::io::ErrorKind::InvalidInput);
+    assert!(error.to_string().contains("at least 16"), "{error}");
 }
 
 #[test]

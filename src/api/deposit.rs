@@ -140,7 +140,10 @@ impl DepositRequest {
         self
     }
 
-    /// Checks every field the API constrains, so an invalid request fails before sending.
+    /// Checks the constraints the API documents, so an invalid request fails before sending:
+    /// the amount range, `delayDepixInHours` in 1..=720, `%s` in `pix2faMessage` when `pix2fa`
+    /// is set, and a split address with a split fee. Identifiers such as `euid` and
+    /// `endUserTaxNumber` are sent as given, since the API accepts several formats.
     pub fn validate(&self) -> Result<()> {
         self.amount_in_cents.check_request_range()?;
         if let Some(hours) = self.delay_depix_in_hours {

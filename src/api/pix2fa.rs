@@ -18,14 +18,20 @@ impl Pix2faCode {
     /// Checks that `code` is exactly six ASCII digits (surrounding spaces are trimmed).
     pub fn new(code: &str) -> Result<Pix2faCode> {
         let code = code.trim();
-        if code.len() != 6 || !code.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(Error::InvalidInput {
-                field: "pixTwoFactorCode",
-                reason: format!(
-                    "expected exactly six digits, got {} characters",
-                    code.chars().count()
-                ),
-            });
+        let invalid = |reason: String| Error::InvalidInput {
+            field: "pixTwoFactorCode",
+            reason,
+        };
+        if !code.chars().all(|c| c.is_ascii_digit()) {
+            return Err(invalid(
+                "expected exactly six digits, found a character that is not a digit".to_owned(),
+            ));
+        }
+        if code.len() != 6 {
+            return Err(invalid(format!(
+                "expected exactly six digits, got {}",
+                code.len()
+            )));
         }
         Ok(Pix2faCode(code.to_owned()))
     }

@@ -61,9 +61,9 @@ fn invalid_input(message: String) -> io::Error {
 ///
 /// # Errors
 ///
-/// Returns an error of kind [`io::ErrorKind::InvalidInput`] for any other URL, and for a URL
-/// or secret that contains whitespace or control characters, which could break the request
-/// line or inject a header.
+/// Returns an error of kind [`io::ErrorKind::InvalidInput`] for any other URL, for a URL or
+/// secret that contains whitespace or control characters, which could break the request
+/// line or inject a header, and for a secret shorter than the API's 16 characters.
 pub(crate) fn parse_target(settings: &WebhookSettings) -> io::Result<WebhookTarget> {
     let url = settings.url.as_str();
     let rejected = || {
@@ -83,6 +83,14 @@ pub(crate) fn parse_target(settings: &WebhookSettings) -> io::Result<WebhookTarg
             "invalid webhook secret: it must not contain control characters such as CR or LF"
                 .into(),
         ));
+    }
+    // The same rule as `WebhookSecret::new`, so a test can always verify its own deliveries.
+    let length = settings.secret.chars().count();
+    if length < crate::webhook::WebhookSecret::MIN_CHARS {
+        return Err(invalid_input(format!(
+            "invalid webhook secret: {length} characters, the API requires at least {}",
+            crate::webhook::WebhookSecret::MIN_CHARS
+        )));
     }
     let scheme_len = "http://".len();
     let has_scheme = url
@@ -205,7 +213,7 @@ mod tests {
     fn target(url: &str) -> io::Result<WebhookTarget> {
         parse_target(&WebhookSettings {
             url: url.into(),
-            secret: "s3cret".into(),
+            secret: "s3cret-0123456789".into(),
         })
     }
 
@@ -269,11 +277,11 @@ mod tests {
     fn debug_output_hides_secret() {
         let settings = WebhookSettings {
             url: "http://127.0.0.1:8080/".into(),
-            secret: "s3cret".into(),
+            secret: "s3cret-0123456789".into(),
         };
-        assert!(!format!("{settings:?}").contains("s3cret"));
+        assert!(!format!("{settings:?}").contains("s3cret-0123456789"));
         let target = parse_target(&settings).expect("a loopback URL");
-        assert!(!format!("{target:?}").contains("s3cret"));
+        assert!(!format!("{target:?}").contains("s3cret-0123456789"));
     }
 
     #[test]
