@@ -24,10 +24,7 @@ fn black_hole_returns_within_deadline() {
         sandbox.push_action(Action::BlackHole);
     }
     let deadline = Duration::from_millis(800);
-    let client = client_builder(&sandbox)
-        .retry_policy(policy().deadline(Some(deadline)))
-        .build()
-        .unwrap();
+    let client = client_with_policy(&sandbox, policy().deadline(Some(deadline)));
     let call = deposit_call();
     let started = Instant::now();
     let error = client.execute(&call).unwrap_err();

@@ -37,10 +37,7 @@ fn deposit_id(output: &Output) -> String {
 
 #[test]
 fn pending_resumed_by_new_process() {
-    let sandbox = sandbox_builder()
-        .processing_time(std::time::Duration::from_millis(200))
-        .start()
-        .unwrap();
+    let sandbox = busy_sandbox(std::time::Duration::from_millis(200));
     let dir = tempdir();
     let state = dir.join("pending.json");
     let state = state.to_str().unwrap();

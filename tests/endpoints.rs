@@ -289,10 +289,7 @@ fn settlement_wait_reports_last_status() {
 #[test]
 fn unknown_write_is_not_repeated_and_found_by_lookup() {
     let sandbox = sandbox();
-    let client = client_builder(&sandbox)
-        .retry_policy(policy().repeat_unknown_writes(false))
-        .build()
-        .unwrap();
+    let client = client_with_policy(&sandbox, policy().repeat_unknown_writes(false));
     let since = OffsetDateTime::now_utc() - time::Duration::MINUTE;
     client.deposit(&DepositRequest::new(cents(999))).unwrap();
     sandbox.push_action(Action::ProcessThenClose);
@@ -318,14 +315,8 @@ fn unknown_write_is_not_repeated_and_found_by_lookup() {
 
 #[test]
 fn pending_write_without_repeats_is_polled() {
-    let sandbox = sandbox_builder()
-        .processing_time(WINDOW * 2)
-        .start()
-        .unwrap();
-    let client = client_builder(&sandbox)
-        .retry_policy(policy().repeat_unknown_writes(false))
-        .build()
-        .unwrap();
+    let sandbox = busy_sandbox(WINDOW * 2);
+    let client = client_with_policy(&sandbox, policy().repeat_unknown_writes(false));
     let deposit = client.deposit(&DepositRequest::new(cents(100))).unwrap();
     assert_eq!(sandbox.ledger()[0].id, deposit.id);
     assert_eq!(
@@ -394,14 +385,8 @@ fn oversized_bodies_are_bounded() {
 
 #[test]
 fn oversized_result_document_is_bounded() {
-    let sandbox = sandbox_builder()
-        .processing_time(Duration::from_secs(3600))
-        .start()
-        .unwrap();
-    let client = client_builder(&sandbox)
-        .retry_policy(policy().wait_strategy(depix::WaitStrategy::Poll))
-        .build()
-        .unwrap();
+    let sandbox = busy_sandbox(Duration::from_secs(3600));
+    let client = client_with_policy(&sandbox, policy().wait_strategy(depix::WaitStrategy::Poll));
     let call = Call::deposit(&DepositRequest::new(cents(100))).unwrap();
     let Response::Pending(pending) = client.send(&call, Mode::Async).unwrap() else {
         panic!("async mode answered ready");

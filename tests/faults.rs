@@ -48,10 +48,7 @@ fn missing_nonce_echo_is_accepted() {
 
 /// Builds a client that gives up after `retries` failed attempts in a row.
 fn client_with_retries(sandbox: &depix::sandbox::Sandbox, retries: u32) -> depix::Client {
-    client_builder(sandbox)
-        .retry_policy(policy().max_error_retries(retries))
-        .build()
-        .unwrap()
+    client_with_policy(sandbox, policy().max_error_retries(retries))
 }
 
 #[test]
@@ -196,11 +193,8 @@ fn closed_pooled_connection_is_retried() {
 fn busy_server_gets_few_requests() {
     let busy = Duration::from_secs(3);
     for strategy in [WaitStrategy::Resend, WaitStrategy::Poll] {
-        let sandbox = sandbox_builder().processing_time(busy).start().unwrap();
-        let client = client_builder(&sandbox)
-            .retry_policy(policy().wait_strategy(strategy))
-            .build()
-            .unwrap();
+        let sandbox = busy_sandbox(busy);
+        let client = client_with_policy(&sandbox, policy().wait_strategy(strategy));
         let done = client.execute(&deposit_call()).unwrap();
         let requests = sandbox.requests().len();
         // Re-sends are held for the 300 ms window; polls back off from 5 ms to 100 ms.

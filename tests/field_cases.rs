@@ -72,10 +72,7 @@ fn closed_connections_until_budget_is_outcome_unknown() {
     for _ in 0..3 {
         sandbox.push_action(Action::ProcessThenClose);
     }
-    let client = client_builder(&sandbox)
-        .retry_policy(policy().max_error_retries(2))
-        .build()
-        .unwrap();
+    let client = client_with_policy(&sandbox, policy().max_error_retries(2));
     let call = Call::deposit(&request(1500)).unwrap();
     let error = client.execute(&call).unwrap_err();
     assert!(
@@ -114,10 +111,7 @@ fn error_statuses_keep_details() {
 fn rate_limit_keeps_message() {
     let sandbox = sandbox();
     sandbox.push_action(error_envelope(429, "too many requests"));
-    let client = client_builder(&sandbox)
-        .retry_policy(policy().max_error_retries(0))
-        .build()
-        .unwrap();
+    let client = client_with_policy(&sandbox, policy().max_error_retries(0));
     let call = Call::deposit(&request(100)).unwrap();
     let error = client.send(&call, Mode::Auto).unwrap_err();
     assert!(
@@ -135,10 +129,7 @@ fn auto_503_ends_outcome_unknown() {
     for _ in 0..2 {
         sandbox.push_action(error_envelope(503, "service unavailable"));
     }
-    let client = client_builder(&sandbox)
-        .retry_policy(policy().max_error_retries(1))
-        .build()
-        .unwrap();
+    let client = client_with_policy(&sandbox, policy().max_error_retries(1));
     let call = Call::deposit(&request(100)).unwrap();
     let error = client.execute(&call).unwrap_err();
     assert!(matches!(error, Error::OutcomeUnknown { .. }), "{error:?}");
@@ -165,10 +156,7 @@ fn error_after_retry_is_returned_as_is() {
 
 #[test]
 fn answer_after_window_is_received() {
-    let sandbox = sandbox_builder()
-        .processing_time(WINDOW * 2)
-        .start()
-        .unwrap();
+    let sandbox = busy_sandbox(WINDOW * 2);
     let call = Call::deposit(&request(100)).unwrap();
     let started = Instant::now();
     let response = client(&sandbox).send(&call, Mode::Auto).unwrap();
@@ -236,10 +224,7 @@ fn resend_ends_at_expiration() {
 #[test]
 fn polling_ends_at_expiration() {
     let sandbox = never_finishing_sandbox();
-    let client = client_builder(&sandbox)
-        .retry_policy(policy().wait_strategy(WaitStrategy::Poll))
-        .build()
-        .unwrap();
+    let client = poll_client(&sandbox);
     let started = Instant::now();
     let error = client
         .execute(&Call::deposit(&request(100)).unwrap())
@@ -277,10 +262,10 @@ fn missing_expiration_is_bounded() {
             json!({"async": true, "urlResponse": format!("{}/api-response/x", sandbox.result_origin())}),
         ));
     }
-    let client = client_builder(&sandbox)
-        .retry_policy(policy().default_lifetime(Duration::from_millis(400)))
-        .build()
-        .unwrap();
+    let client = client_with_policy(
+        &sandbox,
+        policy().default_lifetime(Duration::from_millis(400)),
+    );
     let error = client
         .execute(&Call::deposit(&request(100)).unwrap())
         .unwrap_err();
@@ -300,10 +285,7 @@ fn missing_expiration_is_bounded() {
 
 #[test]
 fn caller_deadline_wins() {
-    let sandbox = sandbox_builder()
-        .processing_time(Duration::from_secs(3600))
-        .start()
-        .unwrap();
+    let sandbox = busy_sandbox(Duration::from_secs(3600));
     let client = client_builder(&sandbox)
         .retry_policy(policy().deadline(Some(Duration::from_millis(500))))
         .build()
@@ -405,14 +387,8 @@ fn retry_after_past_deadline_returns_at_once() {
 
 #[test]
 fn result_host_never_sees_token_or_nonce() {
-    let sandbox = sandbox_builder()
-        .processing_time(WINDOW * 2)
-        .start()
-        .unwrap();
-    let client = client_builder(&sandbox)
-        .retry_policy(policy().wait_strategy(WaitStrategy::Poll))
-        .build()
-        .unwrap();
+    let sandbox = busy_sandbox(WINDOW * 2);
+    let client = poll_client(&sandbox);
     let done = client
         .execute(&Call::deposit(&request(100)).unwrap())
         .unwrap();
@@ -426,10 +402,7 @@ fn result_host_never_sees_token_or_nonce() {
 #[test]
 fn expiry_error_hides_signature() {
     let sandbox = never_finishing_sandbox();
-    let client = client_builder(&sandbox)
-        .retry_policy(policy().wait_strategy(WaitStrategy::Poll))
-        .build()
-        .unwrap();
+    let client = poll_client(&sandbox);
     let error = client
         .execute(&Call::deposit(&request(100)).unwrap())
         .unwrap_err();
@@ -587,10 +560,7 @@ fn reais_text_arrives_as_exact_cents() {
 // The urlResponse document is the bare inner object.
 
 fn poll_client(sandbox: &depix::sandbox::Sandbox) -> depix::Client {
-    client_builder(sandbox)
-        .retry_policy(policy().wait_strategy(WaitStrategy::Poll))
-        .build()
-        .unwrap()
+    client_with_policy(sandbox, policy().wait_strategy(WaitStrategy::Poll))
 }
 
 fn pending_deposit(
@@ -606,10 +576,7 @@ fn pending_deposit(
 
 #[test]
 fn bare_object_is_result() {
-    let sandbox = sandbox_builder()
-        .processing_time(Duration::from_millis(150))
-        .start()
-        .unwrap();
+    let sandbox = busy_sandbox(Duration::from_millis(150));
     let client = poll_client(&sandbox);
     let pending = pending_deposit(&sandbox, &client);
     let done = client.wait(&pending).unwrap();
@@ -620,10 +587,7 @@ fn bare_object_is_result() {
 
 #[test]
 fn bare_error_is_api_error() {
-    let sandbox = sandbox_builder()
-        .processing_time(Duration::from_secs(3600))
-        .start()
-        .unwrap();
+    let sandbox = busy_sandbox(Duration::from_secs(3600));
     let client = poll_client(&sandbox);
     let pending = pending_deposit(&sandbox, &client);
     sandbox.push_result_action(Action::json(
@@ -638,10 +602,7 @@ fn bare_error_is_api_error() {
 
 #[test]
 fn full_envelope_is_accepted() {
-    let sandbox = sandbox_builder()
-        .processing_time(Duration::from_secs(3600))
-        .start()
-        .unwrap();
+    let sandbox = busy_sandbox(Duration::from_secs(3600));
     let client = poll_client(&sandbox);
     let pending = pending_deposit(&sandbox, &client);
     sandbox.push_result_action(Action::json(

@@ -41,10 +41,7 @@ fn sync_mode_returns_ready() {
 
 #[test]
 fn sync_mode_overrun_is_sync_timeout_and_discarded() {
-    let sandbox = sandbox_builder()
-        .processing_time(WINDOW * 3)
-        .start()
-        .unwrap();
+    let sandbox = busy_sandbox(WINDOW * 3);
     let call = Call::deposit(&request(500)).unwrap();
     let error = client(&sandbox).send(&call, Mode::Sync).unwrap_err();
     assert!(matches!(error, Error::SyncTimeout { .. }), "{error:?}");
@@ -57,10 +54,7 @@ fn sync_mode_overrun_is_sync_timeout_and_discarded() {
 
 #[test]
 fn sync_mode_drive_returns_sync_timeout_without_retry() {
-    let sandbox = sandbox_builder()
-        .processing_time(WINDOW * 3)
-        .start()
-        .unwrap();
+    let sandbox = busy_sandbox(WINDOW * 3);
     let client = client_builder(&sandbox).mode(Mode::Sync).build().unwrap();
     let error = client.deposit(&request(500)).unwrap_err();
     assert!(matches!(error, Error::SyncTimeout { .. }), "{error:?}");
@@ -83,10 +77,7 @@ fn async_mode_returns_pending_with_url_and_expiration() {
 
 #[test]
 fn async_pending_finished_by_resend() {
-    let sandbox = sandbox_builder()
-        .processing_time(WINDOW / 2)
-        .start()
-        .unwrap();
+    let sandbox = busy_sandbox(WINDOW / 2);
     let client = client(&sandbox);
     let call = Call::deposit(&request(800)).unwrap();
     let Response::Pending(pending) = client.send(&call, Mode::Async).unwrap() else {
@@ -110,14 +101,8 @@ fn async_pending_finished_by_resend() {
 
 #[test]
 fn async_pending_finished_by_polling_without_token() {
-    let sandbox = sandbox_builder()
-        .processing_time(Duration::from_millis(100))
-        .start()
-        .unwrap();
-    let client = client_builder(&sandbox)
-        .retry_policy(policy().wait_strategy(WaitStrategy::Poll))
-        .build()
-        .unwrap();
+    let sandbox = busy_sandbox(Duration::from_millis(100));
+    let client = client_with_policy(&sandbox, policy().wait_strategy(WaitStrategy::Poll));
     let call = Call::deposit(&request(900)).unwrap();
     let Response::Pending(pending) = client.send(&call, Mode::Async).unwrap() else {
         panic!("async mode answered ready");
@@ -135,10 +120,7 @@ fn async_pending_finished_by_polling_without_token() {
 
 #[test]
 fn auto_mode_falls_back_to_pending_then_ready() {
-    let sandbox = sandbox_builder()
-        .processing_time(WINDOW * 2)
-        .start()
-        .unwrap();
+    let sandbox = busy_sandbox(WINDOW * 2);
     let done = client(&sandbox)
         .execute(&Call::deposit(&request(1000)).unwrap())
         .unwrap();
@@ -154,14 +136,11 @@ fn auto_mode_falls_back_to_pending_then_ready() {
 fn auto_long_poll_resends_without_backoff() {
     // The server holds each auto call for its whole window, so the client re-sends at once:
     // three windows of work take about three attempts, not a backoff ladder.
-    let sandbox = sandbox_builder()
-        .processing_time(WINDOW * 5 / 2)
-        .start()
-        .unwrap();
-    let client = client_builder(&sandbox)
-        .retry_policy(policy().resend_backoff(Duration::from_secs(5), Duration::from_secs(5)))
-        .build()
-        .unwrap();
+    let sandbox = busy_sandbox(WINDOW * 5 / 2);
+    let client = client_with_policy(
+        &sandbox,
+        policy().resend_backoff(Duration::from_secs(5), Duration::from_secs(5)),
+    );
     let done = client
         .execute(&Call::deposit(&request(1100)).unwrap())
         .unwrap();
@@ -186,10 +165,7 @@ fn one_nonce_and_identical_body_across_resends() {
 
 #[test]
 fn pending_resumes_in_fresh_client_from_json() {
-    let sandbox = sandbox_builder()
-        .processing_time(WINDOW / 2)
-        .start()
-        .unwrap();
+    let sandbox = busy_sandbox(WINDOW / 2);
     let call = Call::deposit(&request(4321)).unwrap();
     let Response::Pending(pending) = client(&sandbox).send(&call, Mode::Async).unwrap() else {
         panic!("async mode answered ready");

@@ -82,10 +82,7 @@ fn no_secret_in_logs_debug_or_errors() {
         .processing_time(WINDOW * 2)
         .start()
         .unwrap();
-    let poll = client_builder(&sandbox)
-        .retry_policy(policy().wait_strategy(WaitStrategy::Poll))
-        .build()
-        .unwrap();
+    let poll = client_with_policy(&sandbox, policy().wait_strategy(WaitStrategy::Poll));
     let resend = client(&sandbox);
     let mut texts = vec![format!("{poll:?}"), format!("{resend:?}")];
 

@@ -51,10 +51,7 @@ fn soak(intentions: usize, threads: usize, seed: u64) -> Report {
         .fault_mix(FaultMix::new(seed).rate(0.3))
         .start()
         .unwrap();
-    let client: Client = client_builder(&sandbox)
-        .retry_policy(policy().max_error_retries(2))
-        .build()
-        .unwrap();
+    let client: Client = client_with_policy(&sandbox, policy().max_error_retries(2));
 
     let calls: Vec<Call<Deposit>> = (0..intentions)
         .map(|i| Call::deposit(&DepositRequest::new(Cents::new(100 + i as u64).unwrap())).unwrap())

@@ -10,7 +10,7 @@ use depix::{Client, ClientBuilder, RetryPolicy};
 /// Sync window of test sandboxes: short, so tests run fast, but well above scheduling noise.
 pub const WINDOW: Duration = Duration::from_millis(300);
 
-/// A sandbox builder with the test window and no processing time.
+/// Returns a sandbox builder with the test window and no processing time.
 pub fn sandbox_builder() -> SandboxBuilder {
     Sandbox::builder().sync_window(WINDOW)
 }
@@ -19,7 +19,7 @@ pub fn sandbox() -> Sandbox {
     sandbox_builder().start().expect("sandbox starts")
 }
 
-/// The retry schedule of the defaults, scaled down about fifty times.
+/// Returns the default retry schedule scaled down about fifty times.
 pub fn policy() -> RetryPolicy {
     RetryPolicy::default()
         .server_window(WINDOW)
@@ -28,7 +28,7 @@ pub fn policy() -> RetryPolicy {
         .poll_backoff(Duration::from_millis(5), Duration::from_millis(100))
 }
 
-/// A client builder pointed at the sandbox, ignoring proxy variables.
+/// Returns a client builder pointed at the sandbox, ignoring proxy variables.
 pub fn client_builder(sandbox: &Sandbox) -> ClientBuilder {
     Client::builder()
         .base_url(sandbox.base_url())
@@ -70,4 +70,20 @@ pub fn example_binary(name: &str) -> std::path::PathBuf {
     }
     path.join("examples")
         .join(format!("{name}{}", std::env::consts::EXE_SUFFIX))
+}
+
+/// Starts a sandbox with the test window whose jobs take `processing` to finish.
+pub fn busy_sandbox(processing: Duration) -> Sandbox {
+    sandbox_builder()
+        .processing_time(processing)
+        .start()
+        .expect("sandbox starts")
+}
+
+/// Builds a client for the sandbox with its own retry policy.
+pub fn client_with_policy(sandbox: &Sandbox, policy: RetryPolicy) -> Client {
+    client_builder(sandbox)
+        .retry_policy(policy)
+        .build()
+        .expect("client builds")
 }
