@@ -1,4 +1,4 @@
-//! Prepared calls, their one-exchange answers and resumable pending results.
+//! Prepared calls, their one-exchange responses and resumable pending results.
 
 use std::fmt;
 use std::marker::PhantomData;
@@ -66,7 +66,7 @@ impl Request {
     }
 }
 
-/// One prepared intention whose answer decodes to `T`.
+/// One prepared intention whose result decodes to `T`.
 ///
 /// Prepare a call once per intention (for example with [`Call::deposit`]) and hand it to
 /// [`Client::execute`](crate::Client::execute) or [`Client::send`](crate::Client::send) as many
@@ -163,7 +163,7 @@ impl<T> fmt::Debug for Call<T> {
     }
 }
 
-/// The answer to one exchange: the result, or a pending handle to finish later.
+/// Response to one exchange: the result, or a pending handle to finish later.
 #[derive(Debug, Clone)]
 pub enum Response<T> {
     /// The server answered synchronously with the result.
@@ -221,7 +221,7 @@ impl<T> Pending<T> {
         &self.request
     }
 
-    /// Returns where the result will appear, if the server said.
+    /// Returns the URL where the result will appear, if the server sent one.
     pub fn url_response(&self) -> Option<&ResultUrl> {
         self.url_response.as_ref()
     }

@@ -159,7 +159,7 @@ impl Client {
     }
 
     /// Drives a call to its result in the client's mode: re-sends with the same nonce and
-    /// body while the server returns pending answers, retries transient failures, and stops at the
+    /// body while the server reports the work as pending, retries transient failures, and stops at the
     /// earliest of the server's `expiration`, the policy's deadline and its retry budget.
     pub fn execute<T: DeserializeOwned>(&self, call: &Call<T>) -> Result<Completed<T>> {
         let policy = self.inner.retry.clone();
@@ -426,7 +426,7 @@ impl Client {
                 .as_deref()
                 .filter(|echo| *echo != nonce.as_str())
             {
-                // The answer belongs to another request (a cache or proxy mixed them up), so
+                // The response belongs to another request (a cache or proxy mixed them up), so
                 // it must not be taken as this call's result; the same nonce is tried again.
                 let reason = format!("the answer's X-Nonce {echo:?} is not this call's nonce");
                 return Classified::Retry {

@@ -1,4 +1,4 @@
-//! Pure decoding of one HTTP answer into an [`Outcome`]: no I/O, no clock reads.
+//! Pure decoding of one HTTP response into an [`Outcome`]: no I/O, no clock reads.
 //!
 //! The API wraps results as `{"response": T, "async": false}`, errors as
 //! `{"response": {"errorMessage": "…"}, "async": false}` and queued work as
@@ -15,10 +15,10 @@ use time::format_description::well_known::Rfc3339;
 
 use crate::secret::ResultUrl;
 
-/// Longest body excerpt kept in errors, in characters.
+/// Maximum length of the body excerpt kept in errors, in characters.
 pub(crate) const SNIPPET_CHARS: usize = 200;
 
-/// The parts of one HTTP answer that decoding looks at.
+/// Parts of one HTTP response that decoding reads.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct RawAnswer {
     pub status: u16,
@@ -31,7 +31,7 @@ pub(crate) struct RawAnswer {
     pub body: Vec<u8>,
 }
 
-/// What one answer means for the call.
+/// Meaning of one response for the call.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum Outcome<T> {
     /// The result.
@@ -310,7 +310,7 @@ pub(crate) fn format_http_date(date: OffsetDateTime) -> String {
 ///
 /// The time left is measured against the server's own clock (the answer's `Date` header) when
 /// present, so a client clock minutes off does not move the deadline; without `Date` the local
-/// wall clock stands in. An expiration already past gives `arrival`.
+/// wall clock is used instead. An expiration already past gives `arrival`.
 pub(crate) fn expiry_instant(
     expiration: OffsetDateTime,
     server_date: Option<OffsetDateTime>,

@@ -12,12 +12,16 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// Everything that can go wrong with a call.
 ///
-/// Variants split a refusal by the server ([`Error::Api`], [`Error::SyncTimeout`],
-/// [`Error::RateLimited`]), a body that could not be decoded ([`Error::Decode`],
-/// [`Error::BodyTooLarge`]), a transport failure ([`Error::Transport`]), a call that ran out of
-/// time or retries ([`Error::OutcomeUnknown`], [`Error::Expired`], [`Error::DeadlineExceeded`])
-/// and input rejected before any byte was sent ([`Error::Amount`], [`Error::InvalidInput`],
-/// [`Error::Config`]). Every error raised after a request may have reached the server carries
+/// The variants fall in five groups:
+/// - the server refused the call: [`Error::Api`], [`Error::SyncTimeout`], [`Error::RateLimited`];
+/// - the body could not be decoded: [`Error::Decode`], [`Error::BodyTooLarge`];
+/// - the transport failed: [`Error::Transport`];
+/// - the call ran out of time or retries: [`Error::OutcomeUnknown`], [`Error::Expired`],
+///   [`Error::DeadlineExceeded`];
+/// - the input was rejected before any byte was sent: [`Error::Amount`],
+///   [`Error::InvalidInput`], [`Error::Config`].
+///
+/// Every error raised after a request may have reached the server carries
 /// the call's nonce, so the caller can store it and resume the same intention later.
 #[derive(Debug)]
 #[non_exhaustive]
@@ -28,18 +32,18 @@ pub enum Error {
     InvalidInput {
         /// Wire name of the field.
         field: &'static str,
-        /// What is wrong and how to fix it.
+        /// The problem and its fix.
         reason: String,
     },
     /// The client configuration is invalid (base URL, token, timeouts).
     Config {
-        /// What is wrong and how to fix it.
+        /// The problem and its fix.
         reason: String,
     },
-    /// The server answered with an error envelope (`errorMessage`) or an error status with a
+    /// The server returned an error envelope (`errorMessage`) or an error status with a
     /// JSON body, such as 400, 401, 403, 404 or 500.
     Api {
-        /// HTTP status of the answer (200 when an error envelope came with 200).
+        /// HTTP status of the response (200 when an error envelope came with 200).
         status: u16,
         /// The `errorMessage` text; `None` when it was `null` or missing (a 404 `{}`).
         message: Option<String>,
@@ -48,7 +52,7 @@ pub enum Error {
         /// The call's nonce.
         nonce: Nonce,
     },
-    /// In sync mode the server did not finish within its window and answered HTTP 503; the
+    /// In sync mode the server did not finish within its window and returned HTTP 503, so the
     /// work was probably discarded, but that is not certain.
     SyncTimeout {
         /// The `errorMessage` text, if any.
@@ -61,7 +65,7 @@ pub enum Error {
     /// The server asked the client to slow down (HTTP 429, or a `Retry-After` that does not
     /// fit within the call's remaining time).
     RateLimited {
-        /// HTTP status of the answer (429, or 503 with `Retry-After`).
+        /// HTTP status of the response (429, or 503 with `Retry-After`).
         status: u16,
         /// The wait the server asked for, from `Retry-After`, if it sent a valid one.
         retry_after: Option<Duration>,
@@ -75,13 +79,13 @@ pub enum Error {
     /// The body was not the JSON the API sends (an HTML page from a proxy, an empty 504,
     /// truncated JSON, or a document of the wrong shape).
     Decode {
-        /// HTTP status of the answer.
+        /// HTTP status of the response.
         status: u16,
         /// The `Content-Type` response header, if any.
         content_type: Option<String>,
         /// The first characters of the body (at most 200), for diagnosis.
         snippet: String,
-        /// What was wrong with the body.
+        /// The problem found in the body.
         reason: String,
         /// The `X-Request-ID` response header.
         request_id: Option<String>,
@@ -92,7 +96,7 @@ pub enum Error {
     BodyTooLarge {
         /// The limit in bytes ([`ClientBuilder::max_body_size`](crate::ClientBuilder::max_body_size)).
         limit: u64,
-        /// HTTP status of the answer.
+        /// HTTP status of the response.
         status: u16,
         /// The call's nonce.
         nonce: Nonce,
@@ -114,7 +118,7 @@ pub enum Error {
         nonce: Nonce,
         /// HTTP attempts made, polls included.
         attempts: u32,
-        /// The last failure seen; `None` when the server only answered pending.
+        /// The last failure seen; `None` when the server only returned pending answers.
         last: Option<Box<Error>>,
     },
     /// The work was queued but no result arrived before the server's `expiration`; the server
@@ -122,7 +126,7 @@ pub enum Error {
     Expired {
         /// The call's nonce.
         nonce: Nonce,
-        /// Where the result would have appeared.
+        /// The URL where the result would have appeared.
         url_response: Option<ResultUrl>,
         /// The server's `expiration` text, if it sent one.
         expiration: Option<String>,
@@ -150,7 +154,7 @@ pub enum Error {
     DeadlineExceeded {
         /// The call's nonce.
         nonce: Nonce,
-        /// Where the result will appear, if the server already queued the work.
+        /// The URL where the result will appear, if the server already queued the work.
         url_response: Option<ResultUrl>,
         /// HTTP attempts made, polls included.
         attempts: u32,
@@ -178,7 +182,7 @@ impl Error {
         }
     }
 
-    /// Returns the HTTP status of the answer behind this error, if there was one.
+    /// Returns the HTTP status of the response behind this error, if there was one.
     pub fn status(&self) -> Option<u16> {
         match self {
             Error::Api { status, .. }
@@ -219,7 +223,9 @@ impl Error {
     /// True for [`Error::OutcomeUnknown`], [`Error::DeadlineExceeded`], [`Error::Expired`],
     /// [`Error::SyncTimeout`], a [`Error::Transport`] failure after the request may have
     /// been sent, and an [`Error::Decode`] of a 2xx or 5xx answer. An [`Error::Api`] is
-    /// false whatever its status: the server read the request and said it failed. Settle such a call by resuming it with the same nonce before creating
+    /// false whatever its status, because the server read the request and reported a failure.
+    ///
+    /// Settle a call for which this is true by resuming it with the same nonce before creating
     /// anything new.
     pub fn may_have_been_performed(&self) -> bool {
         match self {

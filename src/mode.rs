@@ -5,20 +5,20 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
-/// How the server should answer one exchange, sent as the `X-Async` header.
+/// Call mode of one exchange, sent as the `X-Async` header.
 ///
 /// The default is [`Mode::Auto`], the server's own default.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Mode {
-    /// `X-Async: auto`. The server waits up to its sync window (10 s) and then answers
-    /// pending; re-sending with the same nonce returns the result once it is ready.
+    /// `X-Async: auto`. The server waits up to its sync window (10 s) and then returns a
+    /// pending answer. Re-sending with the same nonce returns the result once it is ready.
     #[default]
     Auto,
-    /// `X-Async: false`. The server waits up to its sync window and then answers HTTP 503,
+    /// `X-Async: false`. The server waits up to its sync window and then returns HTTP 503,
     /// probably discarding the work.
     Sync,
-    /// `X-Async: true`. The server queues the work and answers pending at once; the work
+    /// `X-Async: true`. The server queues the work and returns a pending answer at once, and the work
     /// lives for the async lifetime (5 min by default).
     Async,
 }

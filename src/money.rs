@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 ///
 /// Amounts never pass through floating point. [`Cents::new`] and [`Cents::from_reais`]
 /// accept only the range the API takes on requests, 1 to 10,000,000 cents (R$ 0.01 to
-/// R$ 100,000.00). Amounts decoded from server answers are kept as sent, without that
+/// R$ 100,000.00). Amounts decoded from server responses are kept as sent, without that
 /// check.
 ///
 /// ```
@@ -121,7 +121,7 @@ pub enum AmountError {
     Invalid {
         /// The rejected text, cut to 40 characters.
         text: String,
-        /// Why it was rejected.
+        /// The reason it was rejected.
         reason: &'static str,
     },
 }
@@ -145,7 +145,7 @@ impl fmt::Display for AmountError {
 
 impl std::error::Error for AmountError {}
 
-/// Why a text is not a decimal number with at most two decimals.
+/// Reason a text is not a decimal number with at most two decimals.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum DecimalError {
     /// Nothing or something other than digits before the decimal point.

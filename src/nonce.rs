@@ -20,7 +20,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Nonce(Box<str>);
 
-/// Longest nonce accepted from a caller, in bytes.
+/// Maximum length of a caller-supplied nonce, in bytes.
 const MAX_LEN: usize = 128;
 
 impl Nonce {

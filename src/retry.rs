@@ -1,10 +1,10 @@
 //! The retry state machine: pure, with the clock passed in, so every transition is tested
 //! without sockets or sleeps.
 //!
-//! The client reports what each attempt showed ([`Observation`]) and the current time; the
-//! machine returns what to do next ([`Decision`]): done, re-send the same request with the same
-//! nonce after a delay, fetch `urlResponse` after a delay, or give up with a reason. It never
-//! changes the nonce or the body: it only schedules.
+//! The client reports each attempt's [`Observation`] and the current time. The machine
+//! returns the next [`Decision`]: done, re-send the same request with the same nonce after a
+//! delay, fetch `urlResponse` after a delay, or give up with a reason. It only schedules, so it
+//! never changes the nonce or the body.
 //!
 //! Most callers need only [`RetryPolicy`] and [`WaitStrategy`]; [`RetryState`] is public for
 //! callers who drive their own loop around [`Client::send`](crate::Client::send).
@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 /// Method used to finish a pending call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum WaitStrategy {
-    /// Re-send the same call with the same nonce in auto mode until the answer is ready.
+    /// Re-send the same call with the same nonce in auto mode until the result is ready.
     /// The server holds each re-send for up to its sync window, so results arrive as soon as
     /// they exist. This is the default.
     #[default]
@@ -130,8 +130,8 @@ impl RetryPolicy {
         self
     }
 
-    /// Sets the caller's deadline for one whole call, counted from its first attempt; `None`
-    /// means the server's `expiration` and the retry budget are the only bounds. Default
+    /// Sets the caller's deadline for one whole call, counted from its first attempt. With
+    /// `None` the server's `expiration` and the retry budget are the only bounds. Default
     /// `None`.
     pub fn deadline(mut self, deadline: Option<Duration>) -> Self {
         self.deadline = deadline;
@@ -157,7 +157,7 @@ impl RetryPolicy {
     ///
     /// With `false`, a write is never re-sent once it may have reached the server: a
     /// transport failure after sending, or a 502, 503 or 504, ends the call with
-    /// [`Error::OutcomeUnknown`](crate::Error::OutcomeUnknown), and a pending answer is
+    /// [`Error::OutcomeUnknown`](crate::Error::OutcomeUnknown), and a pending call is
     /// finished only by polling `urlResponse`. Choose this when the server may ignore the
     /// nonce, and settle the unknown outcome by looking the write up
     /// ([`Client::find_deposits`](crate::Client::find_deposits)) before creating a new one.
@@ -173,14 +173,14 @@ impl RetryPolicy {
     }
 }
 
-/// What one attempt showed, as the state machine needs it.
+/// Summary of one attempt's result, as the state machine needs it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Observation {
     /// The result arrived.
     Ready,
     /// The server queued the work (`"async": true`).
     Pending {
-        /// How long the server held the request before answering.
+        /// Time the server kept the request open before responding.
         held: Duration,
         /// The server's expiration on the local monotonic clock, if it sent a usable one.
         expires_at: Option<Instant>,
@@ -208,7 +208,7 @@ pub enum Observation {
     Fatal,
 }
 
-/// What to do after an attempt.
+/// Next step after an attempt.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Decision {
     /// The call is finished.
@@ -227,7 +227,7 @@ pub enum Decision {
     GiveUp(GiveUp),
 }
 
-/// Why the call stopped without a result.
+/// Reason the call stopped without a result.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum GiveUp {
     /// The last answer was final: report it as it is.
@@ -245,7 +245,7 @@ pub enum GiveUp {
     },
 }
 
-/// Which kind of request the next attempt is.
+/// Kind of request the next attempt sends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Action {
     Send,

@@ -287,7 +287,7 @@ fn settlement_wait_reports_last_status() {
 }
 
 #[test]
-fn unknown_write_is_not_repeated_and_found_by_lookup() {
+fn unknown_write_found_by_lookup() {
     let sandbox = sandbox();
     let client = client_with_policy(&sandbox, policy().repeat_unknown_writes(false));
     let since = OffsetDateTime::now_utc() - time::Duration::MINUTE;
@@ -404,7 +404,7 @@ fn oversized_result_document_is_bounded() {
 /// One webhook delivery: the Authorization header and the body.
 type Delivery = (Option<String>, Vec<u8>);
 
-/// Starts a loopback receiver that passes every delivery to the returned channel and answers
+/// Starts a loopback receiver that passes every delivery to the returned channel and responds
 /// 200.
 fn receiver() -> (String, mpsc::Receiver<Delivery>) {
     let server = tiny_http::Server::http("127.0.0.1:0").unwrap();

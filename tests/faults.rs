@@ -78,6 +78,7 @@ fn recorded_then_html_502_until_budget_is_unknown() {
             body: b"<html><body><h1>502 Bad Gateway</h1></body></html>".to_vec(),
         });
     }
+
     let call = deposit_call();
     let error = client_with_retries(&sandbox, 2).execute(&call).unwrap_err();
     let Error::OutcomeUnknown {
@@ -89,6 +90,7 @@ fn recorded_then_html_502_until_budget_is_unknown() {
         panic!("{error:?}");
     };
     assert_eq!(nonce, call.nonce());
+
     let Error::Decode {
         status,
         content_type,

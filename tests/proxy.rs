@@ -25,7 +25,7 @@ fn read_head(reader: &mut BufReader<std::net::TcpStream>) -> String {
 }
 
 /// Starts a loopback stand-in for an HTTP proxy: it accepts one `CONNECT`, then plays the
-/// origin inside the tunnel and answers a pong. It reports both request lines.
+/// origin inside the tunnel and responds with a pong. It reports both request lines.
 fn fake_proxy() -> (String, mpsc::Receiver<(String, String)>) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
@@ -54,7 +54,7 @@ fn fake_proxy() -> (String, mpsc::Receiver<(String, String)>) {
 #[test]
 fn explicit_proxy_carries_calls() {
     let (proxy, requests) = fake_proxy();
-    // Nothing listens on the base URL's port: only the proxy can answer.
+    // Nothing listens on the base URL's port: only the proxy can respond.
     let client = Client::builder()
         .base_url("http://127.0.0.1:9/api/")
         .token("t")

@@ -283,7 +283,7 @@ impl DepositStatus {
     /// Tells whether the payer's Pix arrived: `under_review`, `pending_pix2fa`, `approved`,
     /// `delayed`, `depix_sent`, `will_refund` and `refunded` (the last two because the money
     /// arrived before it was sent back). `pending`, `expired`, `canceled`, `error` and unknown
-    /// statuses say no.
+    /// statuses return false.
     ///
     /// | status | final | paid |
     /// |---|---|---|

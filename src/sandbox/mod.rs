@@ -518,7 +518,7 @@ pub enum Action {
         /// Pause between two pieces.
         every: Duration,
     },
-    /// Neither handle nor answer the request, read nothing more and keep the connection
+    /// Neither handle nor respond to the request, read nothing more and keep the connection
     /// open until the sandbox shuts down: the client's call hangs. The request is recorded,
     /// because it was read before the action applied, but no job is created. The 30 s idle
     /// timeout does not apply.
@@ -538,7 +538,7 @@ pub enum Action {
     WrongNonceEcho(String),
     /// Handle the request as usual, but send the response without an `X-Nonce` header.
     NoNonceEcho,
-    /// Handle the request as usual and answer it, then close the connection unless the next
+    /// Handle the request as usual and respond to it, then close the connection unless the next
     /// request starts arriving within this duration, as a server or proxy that drops idle
     /// keep-alive connections early does. With zero, the connection closes right after the
     /// response unless a pipelined request is already buffered.

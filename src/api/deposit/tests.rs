@@ -42,6 +42,7 @@ fn invalid_requests_fail_before_sending() {
     ));
     let too_big = DepositRequest::new(Cents::from_server(10_000_001));
     assert!(matches!(Call::deposit(&too_big), Err(Error::Amount(_))));
+
     let delay = DepositRequest::new(amount).delay_depix_in_hours(721);
     assert!(matches!(
         Call::deposit(&delay),
@@ -52,6 +53,7 @@ fn invalid_requests_fail_before_sending() {
     ));
     let zero_delay = DepositRequest::new(amount).delay_depix_in_hours(0);
     assert!(Call::deposit(&zero_delay).is_err());
+
     let message = DepositRequest::new(amount)
         .pix2fa(true)
         .pix2fa_message("no code");
@@ -62,6 +64,7 @@ fn invalid_requests_fail_before_sending() {
             ..
         })
     ));
+
     let split = DepositRequest::new(amount).split(" ", "1%".parse().unwrap());
     assert!(Call::deposit(&split).is_err());
 }
@@ -141,7 +144,8 @@ fn statuses_round_trip() {
             format!("\"{text}\"")
         );
     }
-    assert!(DepositStatus::DepixSent.is_success() && DepositStatus::DepixSent.is_final());
+    assert!(DepositStatus::DepixSent.is_success());
+    assert!(DepositStatus::DepixSent.is_final());
     assert!(!DepositStatus::Pending.is_final());
 }
 
